@@ -1,0 +1,1 @@
+"""The agents of the collective: one coordinator per role, thin translators around the engine."""

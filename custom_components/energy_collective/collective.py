@@ -1,0 +1,21 @@
+"""The collective of one home: its agents and how their outputs are wired."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE
+
+from .agents.collector import CollectorCoordinator
+
+
+@dataclass
+class Collective:
+    """The runtime data of a home entry."""
+
+    collector: CollectorCoordinator
+    unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
+
+
+type EnergyCollectiveConfigEntry = ConfigEntry[Collective]

@@ -1,0 +1,477 @@
+"""Config flow of Energy Collective: the home entry, its options and its reconfiguration.
+
+A home is set up in four short steps: what it is called and how the grid and prices are
+measured (`user`), the grid sensors (`grid`), the prices (`prices`) and the optional sources
+(`sources`); a new home then asks its limits (`limits`), which are also its options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+)
+
+from .const import (
+    BATTERY_SIGN_CHARGE_POSITIVE,
+    BATTERY_SIGN_DISCHARGE_POSITIVE,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_SIGN,
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_EXPORT_PRICE_MODE,
+    CONF_EXPORT_PRICE_SCHEDULE,
+    CONF_GRID_EXPORT_POWER,
+    CONF_GRID_IMPORT_POWER,
+    CONF_GRID_LIMIT_W,
+    CONF_GRID_MODE,
+    CONF_GRID_POWER,
+    CONF_GRID_SIGN,
+    CONF_HORIZON_HOURS,
+    CONF_IMPORT_PRICE_ENTITY,
+    CONF_IMPORT_PRICE_MODE,
+    CONF_IMPORT_PRICE_SCHEDULE,
+    CONF_LOAD_POWER,
+    CONF_NAME,
+    CONF_PV_FORECAST,
+    CONF_PV_POWER,
+    CONF_STEP_MINUTES,
+    CONF_WEATHER,
+    DEFAULT_GRID_LIMIT_W,
+    DEFAULT_HORIZON_HOURS,
+    DEFAULT_STEP_MINUTES,
+    DOMAIN,
+    GRID_MODE_SEPARATE,
+    GRID_MODE_SIGNED,
+    GRID_SIGN_EXPORT_POSITIVE,
+    GRID_SIGN_IMPORT_POSITIVE,
+    MAX_GRID_LIMIT_W,
+    MAX_HORIZON_HOURS,
+    MIN_GRID_LIMIT_W,
+    OPTION_KEYS,
+    PRICE_MODE_ENTITY,
+    PRICE_MODE_SCHEDULE,
+    STEP_CHOICES,
+)
+from .engine.pv_forecast import parse_pv_forecast_attributes
+from .engine.tariffs import ScheduleError, parse_price_attributes, parse_tou_schedule
+from .engine.units import UnitError, price_unit_factor
+
+POWER_UNITS = frozenset(str(unit) for unit in UnitOfPower)
+# Platforms whose forecasts are read through an action or an energy platform, not attributes
+PRICE_ACTION_PLATFORMS = frozenset({"nordpool", "tibber"})
+PV_FORECAST_PLATFORMS = frozenset({"forecast_solar"})
+
+_POWER_SENSOR = EntitySelector(
+    EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER)
+)
+_ANY_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
+_SCHEDULE_TEXT = TextSelector(TextSelectorConfig(multiline=True))
+
+
+def _select(options: list[str], key: str) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(options=options, translation_key=key, mode=SelectSelectorMode.LIST)
+    )
+
+
+def _user_schema() -> vol.Schema:
+    price_modes = [PRICE_MODE_ENTITY, PRICE_MODE_SCHEDULE]
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_GRID_MODE, default=GRID_MODE_SIGNED): _select(
+                [GRID_MODE_SIGNED, GRID_MODE_SEPARATE], CONF_GRID_MODE
+            ),
+            vol.Required(CONF_IMPORT_PRICE_MODE, default=PRICE_MODE_ENTITY): _select(
+                price_modes, "price_mode"
+            ),
+            vol.Required(CONF_EXPORT_PRICE_MODE, default=PRICE_MODE_SCHEDULE): _select(
+                price_modes, "price_mode"
+            ),
+        }
+    )
+
+
+def _grid_schema(mode: str) -> vol.Schema:
+    if mode == GRID_MODE_SIGNED:
+        return vol.Schema(
+            {
+                vol.Required(CONF_GRID_POWER): _POWER_SENSOR,
+                vol.Required(CONF_GRID_SIGN, default=GRID_SIGN_IMPORT_POSITIVE): _select(
+                    [GRID_SIGN_IMPORT_POSITIVE, GRID_SIGN_EXPORT_POSITIVE], CONF_GRID_SIGN
+                ),
+            }
+        )
+    return vol.Schema(
+        {
+            vol.Required(CONF_GRID_IMPORT_POWER): _POWER_SENSOR,
+            vol.Required(CONF_GRID_EXPORT_POWER): _POWER_SENSOR,
+        }
+    )
+
+
+def _prices_schema(data: Mapping[str, Any]) -> vol.Schema:
+    fields: dict[vol.Marker, Any] = {}
+    if data[CONF_IMPORT_PRICE_MODE] == PRICE_MODE_ENTITY:
+        fields[vol.Required(CONF_IMPORT_PRICE_ENTITY)] = _ANY_SENSOR
+    else:
+        fields[vol.Required(CONF_IMPORT_PRICE_SCHEDULE)] = _SCHEDULE_TEXT
+    if data[CONF_EXPORT_PRICE_MODE] == PRICE_MODE_ENTITY:
+        fields[vol.Required(CONF_EXPORT_PRICE_ENTITY)] = _ANY_SENSOR
+    else:
+        fields[vol.Required(CONF_EXPORT_PRICE_SCHEDULE, default="0")] = _SCHEDULE_TEXT
+    return vol.Schema(fields)
+
+
+def _sources_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Optional(CONF_PV_POWER): _POWER_SENSOR,
+            vol.Optional(CONF_PV_FORECAST): EntitySelector(
+                EntitySelectorConfig(
+                    domain="sensor",
+                    device_class=[SensorDeviceClass.POWER, SensorDeviceClass.ENERGY],
+                )
+            ),
+            vol.Optional(CONF_WEATHER): EntitySelector(EntitySelectorConfig(domain="weather")),
+            vol.Optional(CONF_LOAD_POWER): _POWER_SENSOR,
+            vol.Optional(CONF_BATTERY_POWER): _POWER_SENSOR,
+            vol.Required(CONF_BATTERY_SIGN, default=BATTERY_SIGN_DISCHARGE_POSITIVE): _select(
+                [BATTERY_SIGN_DISCHARGE_POSITIVE, BATTERY_SIGN_CHARGE_POSITIVE], CONF_BATTERY_SIGN
+            ),
+        }
+    )
+
+
+def limits_schema() -> vol.Schema:
+    """The tunables of a home: its main fuse, planning step and horizon."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_GRID_LIMIT_W, default=DEFAULT_GRID_LIMIT_W): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_GRID_LIMIT_W,
+                    max=MAX_GRID_LIMIT_W,
+                    step=100,
+                    unit_of_measurement="W",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Required(CONF_STEP_MINUTES, default=str(DEFAULT_STEP_MINUTES)): _select(
+                [str(step) for step in STEP_CHOICES], CONF_STEP_MINUTES
+            ),
+            vol.Required(CONF_HORIZON_HOURS, default=DEFAULT_HORIZON_HOURS): NumberSelector(
+                NumberSelectorConfig(
+                    min=1,
+                    max=MAX_HORIZON_HOURS,
+                    step=1,
+                    unit_of_measurement="h",
+                    mode=NumberSelectorMode.SLIDER,
+                )
+            ),
+        }
+    )
+
+
+def normalise_limits(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Store the tunables as integers, whatever form the selectors returned them in."""
+    return {
+        CONF_GRID_LIMIT_W: int(float(user_input[CONF_GRID_LIMIT_W])),
+        CONF_STEP_MINUTES: int(user_input[CONF_STEP_MINUTES]),
+        CONF_HORIZON_HOURS: int(float(user_input[CONF_HORIZON_HOURS])),
+    }
+
+
+def limits_suggestion(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values for the limits step (the step selector holds strings)."""
+    out = dict(values)
+    if CONF_STEP_MINUTES in out:
+        out[CONF_STEP_MINUTES] = str(out[CONF_STEP_MINUTES])
+    return out
+
+
+def _numeric_state_error(state: str) -> str | None:
+    if state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None  # a source that is down now may come back; the collector copes
+    try:
+        float(state)
+    except ValueError:
+        return "not_numeric"
+    return None
+
+
+def check_power_entity(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The error key for a power sensor that cannot serve, or None."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "entity_missing"
+    if state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) not in POWER_UNITS:
+        return "wrong_power_unit"
+    return _numeric_state_error(state.state)
+
+
+def _platform(hass: HomeAssistant, entity_id: str) -> str | None:
+    entry = er.async_get(hass).async_get(entity_id)
+    return entry.platform if entry else None
+
+
+def check_price_entity(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The error key for a price sensor that cannot serve, or None."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "entity_missing"
+    try:
+        price_unit_factor(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+    except UnitError:
+        parsed = parse_price_attributes(state.attributes)
+        if not parsed.intervals and _platform(hass, entity_id) not in PRICE_ACTION_PLATFORMS:
+            return "wrong_price_unit"
+    return _numeric_state_error(state.state)
+
+
+def check_pv_forecast_entity(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The error key for a PV forecast entity whose forecast cannot be read, or None."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "entity_missing"
+    if _platform(hass, entity_id) in PV_FORECAST_PLATFORMS:
+        return None
+    if not parse_pv_forecast_attributes(state.attributes).intervals:
+        return "forecast_unrecognised"
+    return None
+
+
+class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a home, or change the sources of one."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._data: dict[str, Any] = {}
+        self._reconfigure_entry: ConfigEntry | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> EnergyCollectiveOptionsFlow:
+        """The options of a home are its limits."""
+        return EnergyCollectiveOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Name the home and say how its grid and prices are measured."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = str(user_input[CONF_NAME]).strip()
+            others = [
+                entry
+                for entry in self._async_current_entries(include_ignore=False)
+                if entry is not self._reconfigure_entry
+            ]
+            if not name:
+                errors[CONF_NAME] = "name_empty"
+            elif any(entry.title.casefold() == name.casefold() for entry in others):
+                errors[CONF_NAME] = "name_exists"
+            else:
+                self._data.update(user_input)
+                self._data[CONF_NAME] = name
+                return await self.async_step_grid()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _user_schema(), user_input or self._data
+            ),
+            errors=errors,
+        )
+
+    async def async_step_grid(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the grid power sensor(s)."""
+        errors: dict[str, str] = {}
+        mode = self._data[CONF_GRID_MODE]
+        if user_input is not None:
+            keys = (
+                [CONF_GRID_POWER]
+                if mode == GRID_MODE_SIGNED
+                else [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
+            )
+            for key in keys:
+                if error := check_power_entity(self.hass, user_input[key]):
+                    errors[key] = error
+            if (
+                mode == GRID_MODE_SEPARATE
+                and not errors
+                and user_input[CONF_GRID_IMPORT_POWER] == user_input[CONF_GRID_EXPORT_POWER]
+            ):
+                errors[CONF_GRID_EXPORT_POWER] = "same_entity"
+            if not errors:
+                unique_id = str(user_input[keys[0]])
+                if self._reconfigure_entry is None:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_configured()
+                elif any(
+                    entry.unique_id == unique_id and entry is not self._reconfigure_entry
+                    for entry in self._async_current_entries(include_ignore=False)
+                ):
+                    errors["base"] = "grid_in_use"
+            if not errors:
+                for key in (
+                    CONF_GRID_POWER,
+                    CONF_GRID_SIGN,
+                    CONF_GRID_IMPORT_POWER,
+                    CONF_GRID_EXPORT_POWER,
+                ):
+                    self._data.pop(key, None)
+                self._data.update(user_input)
+                return await self.async_step_prices()
+        return self.async_show_form(
+            step_id="grid",
+            data_schema=self.add_suggested_values_to_schema(
+                _grid_schema(mode), user_input or self._data
+            ),
+            errors=errors,
+        )
+
+    async def async_step_prices(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the price entities or enter the time-of-use schedules."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"line": "", "detail": ""}
+        if user_input is not None:
+            for key in (CONF_IMPORT_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY):
+                if key in user_input and (error := check_price_entity(self.hass, user_input[key])):
+                    errors[key] = error
+            for key in (CONF_IMPORT_PRICE_SCHEDULE, CONF_EXPORT_PRICE_SCHEDULE):
+                if key not in user_input:
+                    continue
+                try:
+                    parse_tou_schedule(str(user_input[key]))
+                except ScheduleError as err:
+                    errors[key] = err.key
+                    placeholders = {"line": str(err.line), "detail": str(err)}
+            if not errors:
+                for key in (
+                    CONF_IMPORT_PRICE_ENTITY,
+                    CONF_IMPORT_PRICE_SCHEDULE,
+                    CONF_EXPORT_PRICE_ENTITY,
+                    CONF_EXPORT_PRICE_SCHEDULE,
+                ):
+                    self._data.pop(key, None)
+                self._data.update(user_input)
+                return await self.async_step_sources()
+        return self.async_show_form(
+            step_id="prices",
+            data_schema=self.add_suggested_values_to_schema(
+                _prices_schema(self._data), user_input or self._data
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_sources(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the optional sources: PV, its forecast, the weather, load and battery power."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            for key in (CONF_PV_POWER, CONF_LOAD_POWER, CONF_BATTERY_POWER):
+                if user_input.get(key) and (
+                    error := check_power_entity(self.hass, user_input[key])
+                ):
+                    errors[key] = error
+            if (entity_id := user_input.get(CONF_PV_FORECAST)) and (
+                error := check_pv_forecast_entity(self.hass, entity_id)
+            ):
+                errors[CONF_PV_FORECAST] = error
+            if (entity_id := user_input.get(CONF_WEATHER)) and self.hass.states.get(
+                entity_id
+            ) is None:
+                errors[CONF_WEATHER] = "entity_missing"
+            if not errors:
+                for key in (
+                    CONF_PV_POWER,
+                    CONF_PV_FORECAST,
+                    CONF_WEATHER,
+                    CONF_LOAD_POWER,
+                    CONF_BATTERY_POWER,
+                ):
+                    self._data.pop(key, None)
+                self._data.update({k: v for k, v in user_input.items() if v})
+                if self._reconfigure_entry is not None:
+                    return self.async_update_reload_and_abort(
+                        self._reconfigure_entry,
+                        unique_id=self._unique_id_from_data(),
+                        title=self._data[CONF_NAME],
+                        data=self._data,
+                    )
+                return await self.async_step_limits()
+        return self.async_show_form(
+            step_id="sources",
+            data_schema=self.add_suggested_values_to_schema(
+                _sources_schema(), user_input or self._data
+            ),
+            errors=errors,
+        )
+
+    async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set the main fuse, the planning step and the horizon; then create the home."""
+        if user_input is not None:
+            return self.async_create_entry(
+                title=self._data[CONF_NAME],
+                data=self._data,
+                options=normalise_limits(user_input),
+            )
+        return self.async_show_form(step_id="limits", data_schema=limits_schema())
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Walk through the same steps with the home's current sources filled in."""
+        entry = self._get_reconfigure_entry()
+        self._reconfigure_entry = entry
+        self._data = {k: v for k, v in entry.data.items() if k not in OPTION_KEYS}
+        return await self.async_step_user()
+
+    def _unique_id_from_data(self) -> str:
+        if self._data[CONF_GRID_MODE] == GRID_MODE_SIGNED:
+            return str(self._data[CONF_GRID_POWER])
+        return str(self._data[CONF_GRID_IMPORT_POWER])
+
+
+class EnergyCollectiveOptionsFlow(OptionsFlowWithReload):
+    """Change a home's limits; the home reloads with them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the limits with their current values."""
+        if user_input is not None:
+            return self.async_create_entry(data=normalise_limits(user_input))
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                limits_schema(), limits_suggestion(self.config_entry.options)
+            ),
+        )

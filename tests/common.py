@@ -1,0 +1,108 @@
+"""Helpers shared by the tests of the integration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.energy_collective.const import (
+    CONF_EXPORT_PRICE_MODE,
+    CONF_EXPORT_PRICE_SCHEDULE,
+    CONF_GRID_LIMIT_W,
+    CONF_GRID_MODE,
+    CONF_GRID_POWER,
+    CONF_GRID_SIGN,
+    CONF_HORIZON_HOURS,
+    CONF_IMPORT_PRICE_ENTITY,
+    CONF_IMPORT_PRICE_MODE,
+    CONF_NAME,
+    CONF_PV_POWER,
+    CONF_STEP_MINUTES,
+    DOMAIN,
+    GRID_MODE_SIGNED,
+    GRID_SIGN_IMPORT_POSITIVE,
+    PRICE_MODE_ENTITY,
+    PRICE_MODE_SCHEDULE,
+)
+
+GRID = "sensor.grid_power"
+PV = "sensor.pv_power"
+PRICE = "sensor.nordpool_price"
+
+
+def power_attrs(unit: str = "W") -> dict[str, Any]:
+    """Attributes of a typical power sensor."""
+    return {"unit_of_measurement": unit, "device_class": "power", "state_class": "measurement"}
+
+
+def nordpool_attrs(day: datetime, prices: list[float], unit: str = "EUR/kWh") -> dict[str, Any]:
+    """Attributes in the Nord Pool custom integration's format for hourly prices from `day`."""
+    raw = [
+        {
+            "start": (day + timedelta(hours=h)).isoformat(),
+            "end": (day + timedelta(hours=h + 1)).isoformat(),
+            "value": price,
+        }
+        for h, price in enumerate(prices[:24])
+    ]
+    raw_tomorrow = [
+        {
+            "start": (day + timedelta(hours=24 + h)).isoformat(),
+            "end": (day + timedelta(hours=25 + h)).isoformat(),
+            "value": price,
+        }
+        for h, price in enumerate(prices[24:48])
+    ]
+    return {
+        "unit_of_measurement": unit,
+        "unit": unit.rsplit("/", maxsplit=1)[-1],
+        "currency": "EUR",
+        "raw_today": raw,
+        "raw_tomorrow": raw_tomorrow,
+        "tomorrow_valid": bool(raw_tomorrow),
+    }
+
+
+def home_data(**overrides: Any) -> dict[str, Any]:
+    """The data of a typical home entry: signed grid sensor, Nord Pool prices, flat export."""
+    data: dict[str, Any] = {
+        CONF_NAME: "Home",
+        CONF_GRID_MODE: GRID_MODE_SIGNED,
+        CONF_GRID_POWER: GRID,
+        CONF_GRID_SIGN: GRID_SIGN_IMPORT_POSITIVE,
+        CONF_IMPORT_PRICE_MODE: PRICE_MODE_ENTITY,
+        CONF_IMPORT_PRICE_ENTITY: PRICE,
+        CONF_EXPORT_PRICE_MODE: PRICE_MODE_SCHEDULE,
+        CONF_EXPORT_PRICE_SCHEDULE: "0.08",
+        CONF_PV_POWER: PV,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def home_options(**overrides: Any) -> dict[str, Any]:
+    """The options of a typical home."""
+    options = {CONF_GRID_LIMIT_W: 11000, CONF_STEP_MINUTES: 15, CONF_HORIZON_HOURS: 24}
+    options.update(overrides)
+    return options
+
+
+def make_entry(
+    hass: HomeAssistant, data: dict[str, Any] | None = None, **options: Any
+) -> MockConfigEntry:
+    """A home entry added to hass (not yet set up)."""
+    data = data or home_data()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=data[CONF_NAME],
+        data=data,
+        options=home_options(**options),
+        unique_id=data.get(CONF_GRID_POWER),
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    return entry
