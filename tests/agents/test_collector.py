@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import AsyncMock, Mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    mock_platform,
 )
 
 from custom_components.energy_collective.const import (
@@ -338,3 +341,145 @@ async def test_unload(hass: HomeAssistant, home: MockConfigEntry) -> None:
     assert await hass.config_entries.async_unload(home.entry_id)
     await hass.async_block_till_done()
     assert _value(hass, LOAD) == STATE_UNAVAILABLE
+
+
+async def test_tibber_prices_through_the_action(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The core Tibber integration's prices are read with its action."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    freezer.move_to(NOW)
+    tibber_entry = MockConfigEntry(domain="tibber", title="Tibber")
+    tibber_entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        "tibber",
+        "home_price",
+        suggested_object_id="tibber_price",
+        config_entry=tibber_entry,
+    )
+    hass.states.async_set("sensor.tibber_price", "0.31", {"unit_of_measurement": "EUR/kWh"})
+
+    async def get_prices(call: ServiceCall) -> ServiceResponse:
+        return {
+            "prices": {
+                "Home": [
+                    {
+                        "start_time": (MIDNIGHT + timedelta(hours=h)).isoformat(),
+                        "price": 0.2 + h / 100,
+                    }
+                    for h in range(48)
+                ]
+            }
+        }
+
+    hass.services.async_register(
+        "tibber", "get_prices", get_prices, supports_response=SupportsResponse.ONLY
+    )
+    hass.states.async_set(GRID, "100", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    entry = make_entry(hass, home_data(**{CONF_IMPORT_PRICE_ENTITY: "sensor.tibber_price"}))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    collector = entry.runtime_data.collector
+    assert collector.data.import_prices is not None
+    assert collector.data.import_prices.values[0] == pytest.approx(0.30)  # 10:00
+    assert collector.data.import_prices.coverage() == 1.0
+    assert collector.price_formats[CONF_IMPORT_PRICE_ENTITY] == "action"
+
+
+async def test_failing_action_and_no_price_at_all(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A price action that fails leaves the price unknown and the price sensor unavailable."""
+    freezer.move_to(NOW)
+    np_entry = MockConfigEntry(domain="nordpool", title="Nord Pool")
+    np_entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "sensor", "nordpool", "x", suggested_object_id="np", config_entry=np_entry
+    )
+    hass.states.async_set("sensor.np", "unknown", {"unit_of_measurement": "EUR/kWh"})
+
+    async def broken(call: ServiceCall) -> ServiceResponse:
+        raise HomeAssistantError("no data")
+
+    hass.services.async_register(
+        "nordpool", "get_prices_for_date", broken, supports_response=SupportsResponse.ONLY
+    )
+    hass.states.async_set(GRID, "100", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    entry = make_entry(hass, home_data(**{CONF_IMPORT_PRICE_ENTITY: "sensor.np"}))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.collector.data.import_prices is None
+    assert _value(hass, IMPORT) == STATE_UNAVAILABLE
+    assert _value(hass, CHEAPEST) == STATE_UNAVAILABLE
+    assert hass.states.get(CHEAPEST).attributes.get("average_price") is None
+
+
+async def test_forecast_solar_through_the_energy_platform(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Forecast.Solar's forecast comes from its energy platform (Wh per hour)."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    freezer.move_to(NOW)
+    fs_entry = MockConfigEntry(domain="forecast_solar", title="Roof")
+    fs_entry.add_to_hass(hass)
+    er.async_get(hass).async_get_or_create(
+        "sensor", "forecast_solar", "today", suggested_object_id="fs_today", config_entry=fs_entry
+    )
+    hass.states.async_set("sensor.fs_today", "9.1", {"unit_of_measurement": "kWh"})
+    start = datetime(2026, 11, 21, 10, 0, tzinfo=TZ)
+    forecast = AsyncMock(
+        return_value={
+            "wh_hours": {
+                (start + timedelta(hours=h)).isoformat(): 1000.0 * (h + 1) for h in range(3)
+            }
+        }
+    )
+    mock_platform(hass, "forecast_solar.energy", Mock(async_get_solar_forecast=forecast))
+    hass.states.async_set(GRID, "100", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    hass.states.async_set(PRICE, "0.30", nordpool_attrs(MIDNIGHT, PRICES))
+    entry = make_entry(hass, home_data(**{CONF_PV_FORECAST: "sensor.fs_today"}))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    series = entry.runtime_data.collector.data.pv_forecast_w
+    assert series is not None
+    assert series.values[0] == pytest.approx(1000.0)  # 1000 Wh in the hour = 1000 W
+    assert series.values[4] == pytest.approx(2000.0)
+    forecast.assert_awaited_with(hass, fs_entry.entry_id)
+    # a forecast entity that is gone gives no forecast (and a repair issue)
+    hass.states.async_remove("sensor.fs_today")
+    freezer.tick(timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.collector.data.pv_forecast_w is None
+
+
+async def test_pv_forecast_entity_without_forecast(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A forecast entity with nothing readable and no energy platform gives no forecast."""
+    freezer.move_to(NOW)
+    hass.states.async_set("sensor.pv_guess", "3", {"unit_of_measurement": "kWh"})
+    er.async_get(hass).async_get_or_create(
+        "sensor", "energy_collective_test_nowhere", "x", suggested_object_id="pv_reg"
+    )
+    hass.states.async_set("sensor.pv_reg", "3", {"unit_of_measurement": "kWh"})
+    hass.states.async_set(GRID, "100", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    for forecast_entity in ("sensor.pv_guess", "sensor.pv_reg"):
+        entry = make_entry(
+            hass,
+            home_data(
+                **{
+                    CONF_PV_FORECAST: forecast_entity,
+                    "grid_power_entity": forecast_entity + "_grid",
+                }
+            ),
+        )
+        hass.states.async_set(forecast_entity + "_grid", "100", power_attrs())
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.collector.data.pv_forecast_w is None
