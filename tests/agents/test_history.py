@@ -11,9 +11,11 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
+    do_adhoc_statistics,
 )
 
 from custom_components.energy_collective.agents.history import async_load_history
@@ -123,3 +125,35 @@ async def test_nothing_recorded(recorder_mock: Recorder, hass: HomeAssistant) ->
     assert history.load_w.coverage() == 0.0
     assert history.pv_w is None
     assert history.sources == {GRID: "none", PV: "none"}
+
+
+async def test_statistics_compiled_by_the_recorder(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """States become 5-minute and hourly statistics; the loader reads them, finest first."""
+    await async_setup_component(hass, "sensor", {})
+    attrs = {**power_attrs(), "state_class": "measurement"}
+    freezer.move_to(START)
+    hass.states.async_set(GRID, "600", attrs)
+    hass.states.async_set(PV, "0", attrs)
+    await hass.async_block_till_done()
+    freezer.move_to(START + timedelta(minutes=30))
+    hass.states.async_set(GRID, "1200", attrs)
+    await async_wait_recording_done(hass)
+    freezer.move_to(START + timedelta(hours=1, minutes=1))
+    for minute in range(0, 60, 5):
+        do_adhoc_statistics(hass, start=START + timedelta(minutes=minute))
+    await async_wait_recording_done(hass)
+
+    history = await async_load_history(
+        hass, home_data(), START + timedelta(hours=1), 1, timedelta(minutes=30)
+    )
+    assert history.sources == {GRID: "statistics", PV: "statistics"}
+    assert history.load_w.values[-2:] == (pytest.approx(600.0), pytest.approx(1200.0))
+    assert history.pv_w is not None
+    assert history.pv_w.values[-1] == pytest.approx(0.0)
+    # an hourly window reads the hourly mean
+    hourly = await async_load_history(
+        hass, home_data(), START + timedelta(hours=1), 1, timedelta(hours=1)
+    )
+    assert hourly.load_w.values[-1] == pytest.approx(900.0)
