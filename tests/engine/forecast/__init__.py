@@ -1,0 +1,1 @@
+"""Tests of the forecasting engine (no Home Assistant)."""
