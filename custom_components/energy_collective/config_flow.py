@@ -372,7 +372,7 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
                     parse_tou_schedule(str(user_input[key]))
                 except ScheduleError as err:
                     errors[key] = err.key
-                    placeholders = {"line": str(err.line), "detail": str(err)}
+                    placeholders = {"line": str(err.line), "detail": err.detail}
             if not errors:
                 for key in (
                     CONF_IMPORT_PRICE_ENTITY,
