@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import (
+    CoreState,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -483,3 +489,27 @@ async def test_pv_forecast_entity_without_forecast(
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.runtime_data.collector.data.pv_forecast_w is None
+
+
+async def test_quiet_while_home_assistant_starts(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sources that load after us are not reported as broken or missing during start-up."""
+    freezer.move_to(NOW)
+    hass.set_state(CoreState.starting)
+    entry = make_entry(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not ir.async_get(hass).issues
+    assert "no valid value" not in caplog.text
+    # the sources appear, Home Assistant is up: nothing was ever wrong
+    hass.states.async_set(GRID, "100", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    hass.states.async_set(PRICE, "0.30", nordpool_attrs(MIDNIGHT, PRICES))
+    hass.set_state(CoreState.running)
+    freezer.tick(timedelta(minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert float(_value(hass, LOAD)) == pytest.approx(100.0)
+    assert not ir.async_get(hass).issues
+    assert "is back" not in caplog.text

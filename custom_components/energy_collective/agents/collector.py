@@ -16,7 +16,14 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    CoreState,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -107,6 +114,8 @@ class _Source:
     last_time: datetime | None = None
     down: bool = False
     missing: bool = False
+    reported: bool = False
+    """Whether the log said that this source went (so that it says when it returns)."""
 
 
 class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
@@ -166,7 +175,8 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
         state = self.hass.states.get(source.entity_id)
         issue_id = f"missing_entity_{self.config_entry.entry_id}_{key}"
         if state is None:
-            if not source.missing:
+            # while Home Assistant starts, the integrations that provide sources may still load
+            if not source.missing and self.hass.state is CoreState.running:
                 source.missing = True
                 ir.async_create_issue(
                     self.hass,
@@ -202,18 +212,19 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
                 except (ValueError, UnitError):
                     value = None
         if value is not None:
-            if source.down:
+            if source.reported:
                 LOGGER.info("%s is back: %s", source.entity_id, value)
-                source.down = False
+            source.down = source.reported = False
             source.last_value, source.last_time = value, now
             return value
-        if not source.down:
+        source.down = True
+        if not source.reported and self.hass.state is CoreState.running:
             LOGGER.warning(
                 "%s gives no valid value; its last value is kept for %s",
                 source.entity_id,
                 STALE_AFTER,
             )
-            source.down = True
+            source.reported = True
         if source.last_time is not None and now - source.last_time <= STALE_AFTER:
             return source.last_value
         return None
