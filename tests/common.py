@@ -106,3 +106,38 @@ def make_entry(
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def import_hourly_means(
+    hass: HomeAssistant, entity_id: str, start: datetime, means: list[float], unit: str = "W"
+) -> None:
+    """Hourly mean statistics of a power sensor from `start`, as the recorder would keep them."""
+    from homeassistant.components.recorder.models import StatisticMeanType
+    from homeassistant.components.recorder.statistics import async_import_statistics
+
+    metadata = {
+        "has_mean": True,
+        "mean_type": StatisticMeanType.ARITHMETIC,
+        "has_sum": False,
+        "name": None,
+        "source": "recorder",
+        "statistic_id": entity_id,
+        "unit_of_measurement": unit,
+        "unit_class": "power",
+    }
+    rows = [
+        {"start": start + timedelta(hours=h), "mean": mean, "min": mean, "max": mean}
+        for h, mean in enumerate(means)
+    ]
+    async_import_statistics(hass, metadata, rows)  # type: ignore[arg-type]
+
+
+def forecast_points(hass: HomeAssistant, entity_id: str) -> list[tuple[datetime, float]]:
+    """The `forecast` attribute of a forecast sensor as (time, W) pairs."""
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    points = []
+    for point in state.attributes["forecast"]:
+        assert set(point) == {"time", "value"}
+        points.append((datetime.fromisoformat(point["time"]), float(point["value"])))
+    return points

@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE
 
 from .agents.collector import CollectorCoordinator
+from .agents.forecaster import ForecasterCoordinator
 
 
 @dataclass
@@ -15,6 +16,7 @@ class Collective:
     """The runtime data of a home entry."""
 
     collector: CollectorCoordinator
+    forecaster: ForecasterCoordinator
     unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
 
 

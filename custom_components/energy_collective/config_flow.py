@@ -3,6 +3,9 @@
 A home is set up in four short steps: what it is called and how the grid and prices are
 measured (`user`), the grid sensors (`grid`), the prices (`prices`) and the optional sources
 (`sources`); a new home then asks its limits (`limits`), which are also its options.
+
+Its generators, PV arrays and wind turbines, are subentries of the home (`generator`): a
+menu chooses the kind, one form describes it, and the same form reconfigures it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
+    SubentryFlowResult,
 )
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
@@ -42,11 +48,15 @@ from homeassistant.helpers.selector import (
 from .const import (
     BATTERY_SIGN_CHARGE_POSITIVE,
     BATTERY_SIGN_DISCHARGE_POSITIVE,
+    CONF_AZIMUTH,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SIGN,
+    CONF_CUT_IN_MS,
+    CONF_CUT_OUT_MS,
     CONF_EXPORT_PRICE_ENTITY,
     CONF_EXPORT_PRICE_MODE,
     CONF_EXPORT_PRICE_SCHEDULE,
+    CONF_GENERATOR_KIND,
     CONF_GRID_EXPORT_POWER,
     CONF_GRID_IMPORT_POWER,
     CONF_GRID_LIMIT_W,
@@ -54,19 +64,34 @@ from .const import (
     CONF_GRID_POWER,
     CONF_GRID_SIGN,
     CONF_HORIZON_HOURS,
+    CONF_HUB_HEIGHT_M,
     CONF_IMPORT_PRICE_ENTITY,
     CONF_IMPORT_PRICE_MODE,
     CONF_IMPORT_PRICE_SCHEDULE,
+    CONF_KWP,
     CONF_LOAD_POWER,
+    CONF_LOSSES_PCT,
     CONF_NAME,
     CONF_PV_FORECAST,
     CONF_PV_POWER,
+    CONF_RATED_POWER_W,
+    CONF_RATED_SPEED_MS,
     CONF_STEP_MINUTES,
+    CONF_TILT,
     CONF_WEATHER,
+    DEFAULT_AZIMUTH,
+    DEFAULT_CUT_IN_MS,
+    DEFAULT_CUT_OUT_MS,
     DEFAULT_GRID_LIMIT_W,
     DEFAULT_HORIZON_HOURS,
+    DEFAULT_HUB_HEIGHT_M,
+    DEFAULT_LOSSES_PCT,
+    DEFAULT_RATED_SPEED_MS,
     DEFAULT_STEP_MINUTES,
+    DEFAULT_TILT,
     DOMAIN,
+    GENERATOR_PV_ARRAY,
+    GENERATOR_WIND_TURBINE,
     GRID_MODE_SEPARATE,
     GRID_MODE_SIGNED,
     GRID_SIGN_EXPORT_POSITIVE,
@@ -78,6 +103,7 @@ from .const import (
     PRICE_MODE_ENTITY,
     PRICE_MODE_SCHEDULE,
     STEP_CHOICES,
+    SUBENTRY_GENERATOR,
 )
 from .engine.pv_forecast import parse_pv_forecast_attributes
 from .engine.tariffs import ScheduleError, parse_price_attributes, parse_tou_schedule
@@ -267,6 +293,145 @@ def check_pv_forecast_entity(hass: HomeAssistant, entity_id: str) -> str | None:
     return None
 
 
+def _number(low: float, high: float, step: float, unit: str, *, slider: bool = False) -> Any:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=low,
+            max=high,
+            step=step,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.SLIDER if slider else NumberSelectorMode.BOX,
+        )
+    )
+
+
+def pv_array_schema() -> vol.Schema:
+    """Size, orientation and losses of a PV array."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_KWP): _number(0.05, 1000, 0.01, "kWp"),
+            vol.Required(CONF_TILT, default=DEFAULT_TILT): _number(0, 90, 1, "°", slider=True),
+            vol.Required(CONF_AZIMUTH, default=DEFAULT_AZIMUTH): _number(0, 360, 1, "°"),
+            vol.Required(CONF_LOSSES_PCT, default=DEFAULT_LOSSES_PCT): _number(0, 50, 1, "%"),
+        }
+    )
+
+
+def wind_turbine_schema() -> vol.Schema:
+    """Power curve and hub height of a wind turbine."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_RATED_POWER_W): _number(1, 1_000_000, 1, "W"),
+            vol.Required(CONF_CUT_IN_MS, default=DEFAULT_CUT_IN_MS): _number(0, 30, 0.1, "m/s"),
+            vol.Required(CONF_RATED_SPEED_MS, default=DEFAULT_RATED_SPEED_MS): _number(
+                0.5, 40, 0.1, "m/s"
+            ),
+            vol.Required(CONF_CUT_OUT_MS, default=DEFAULT_CUT_OUT_MS): _number(0.5, 70, 0.1, "m/s"),
+            vol.Required(CONF_HUB_HEIGHT_M, default=DEFAULT_HUB_HEIGHT_M): _number(
+                1, 200, 0.5, "m"
+            ),
+        }
+    )
+
+
+GENERATOR_FIELDS = {
+    GENERATOR_PV_ARRAY: (CONF_KWP, CONF_TILT, CONF_AZIMUTH, CONF_LOSSES_PCT),
+    GENERATOR_WIND_TURBINE: (
+        CONF_RATED_POWER_W,
+        CONF_CUT_IN_MS,
+        CONF_RATED_SPEED_MS,
+        CONF_CUT_OUT_MS,
+        CONF_HUB_HEIGHT_M,
+    ),
+}
+
+
+def generator_problems(
+    entry: ConfigEntry, kind: str, user_input: Mapping[str, Any], subentry_id: str | None
+) -> dict[str, str]:
+    """Field -> error key (under config_subentries.generator.error) of a generator form."""
+    problems: dict[str, str] = {}
+    name = str(user_input[CONF_NAME]).strip()
+    if not name:
+        problems[CONF_NAME] = "name_empty"
+    elif any(
+        subentry.title.casefold() == name.casefold()
+        for other_id, subentry in entry.subentries.items()
+        if other_id != subentry_id and subentry.subentry_type == SUBENTRY_GENERATOR
+    ):
+        problems[CONF_NAME] = "name_exists"
+    if kind == GENERATOR_WIND_TURBINE:
+        cut_in = float(user_input[CONF_CUT_IN_MS])
+        rated = float(user_input[CONF_RATED_SPEED_MS])
+        cut_out = float(user_input[CONF_CUT_OUT_MS])
+        if not cut_in < rated:
+            problems[CONF_RATED_SPEED_MS] = "rated_below_cut_in"
+        elif not rated <= cut_out:
+            problems[CONF_CUT_OUT_MS] = "cut_out_below_rated"
+    return problems
+
+
+class GeneratorSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a PV array or a wind turbine of a home."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Choose what kind of generator to add."""
+        return self.async_show_menu(
+            step_id="user", menu_options=[GENERATOR_PV_ARRAY, GENERATOR_WIND_TURBINE]
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Open the form of the generator's kind with its current values."""
+        subentry = self._get_reconfigure_subentry()
+        if subentry.data[CONF_GENERATOR_KIND] == GENERATOR_WIND_TURBINE:
+            return await self.async_step_wind_turbine()
+        return await self.async_step_pv_array()
+
+    async def async_step_pv_array(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Describe a PV array."""
+        return self._generator_form(GENERATOR_PV_ARRAY, user_input)
+
+    async def async_step_wind_turbine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Describe a wind turbine."""
+        return self._generator_form(GENERATOR_WIND_TURBINE, user_input)
+
+    def _generator_form(self, kind: str, user_input: dict[str, Any] | None) -> SubentryFlowResult:
+        entry = self._get_entry()
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        subentry = self._get_reconfigure_subentry() if reconfiguring else None
+        problems: dict[str, str] = {}
+        if user_input is not None:
+            problems = generator_problems(
+                entry, kind, user_input, subentry.subentry_id if subentry else None
+            )
+            if not problems:
+                title = str(user_input[CONF_NAME]).strip()
+                data = {CONF_GENERATOR_KIND: kind} | {
+                    key: float(user_input[key]) for key in GENERATOR_FIELDS[kind]
+                }
+                if subentry is not None:
+                    # the home reloads when its generators change (see __init__.py)
+                    return self.async_update_and_abort(entry, subentry, title=title, data=data)
+                return self.async_create_entry(title=title, data=data)
+        suggested: Mapping[str, Any] = user_input or {}
+        if user_input is None and subentry is not None:
+            suggested = {CONF_NAME: subentry.title, **subentry.data}
+        schema = pv_array_schema() if kind == GENERATOR_PV_ARRAY else wind_turbine_schema()
+        return self.async_show_form(
+            step_id=kind,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=problems,
+        )
+
+
 class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a home, or change the sources of one."""
 
@@ -283,6 +448,14 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> EnergyCollectiveOptionsFlow:
         """The options of a home are its limits."""
         return EnergyCollectiveOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """A home's PV arrays and wind turbines are its generator subentries."""
+        return {SUBENTRY_GENERATOR: GeneratorSubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Name the home and say how its grid and prices are measured."""

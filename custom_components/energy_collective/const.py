@@ -61,3 +61,36 @@ MAX_GRID_LIMIT_W: Final = 250_000
 OPTION_KEYS: Final = (CONF_GRID_LIMIT_W, CONF_STEP_MINUTES, CONF_HORIZON_HOURS)
 
 CHEAPEST_WINDOW: Final = timedelta(hours=1)
+
+# Generators: config subentries of a home (PV arrays and wind turbines)
+SUBENTRY_GENERATOR: Final = "generator"
+CONF_GENERATOR_KIND: Final = "kind"
+GENERATOR_PV_ARRAY: Final = "pv_array"
+GENERATOR_WIND_TURBINE: Final = "wind_turbine"
+CONF_KWP: Final = "kwp"
+CONF_TILT: Final = "tilt"
+CONF_AZIMUTH: Final = "azimuth"
+CONF_LOSSES_PCT: Final = "losses_pct"
+CONF_RATED_POWER_W: Final = "rated_power_w"
+CONF_CUT_IN_MS: Final = "cut_in_speed"
+CONF_RATED_SPEED_MS: Final = "rated_speed"
+CONF_CUT_OUT_MS: Final = "cut_out_speed"
+CONF_HUB_HEIGHT_M: Final = "hub_height_m"
+DEFAULT_TILT: Final = 30
+DEFAULT_AZIMUTH: Final = 180
+DEFAULT_LOSSES_PCT: Final = 14
+DEFAULT_CUT_IN_MS: Final = 3.0
+DEFAULT_RATED_SPEED_MS: Final = 12.0
+DEFAULT_CUT_OUT_MS: Final = 25.0
+DEFAULT_HUB_HEIGHT_M: Final = 12.0
+
+# Forecaster timing and memory
+FORECAST_EVERY_MINUTES: Final = 5  # every planning step (5-60 min) starts on such a minute
+RETRAIN_INTERVAL: Final = timedelta(days=1)
+WEATHER_REFRESH: Final = timedelta(minutes=30)
+ACCURACY_DAYS: Final = 7
+ACCURACY_LEAD: Final = timedelta(hours=1)
+"""A step's forecast is judged by the value issued at least this long before it began."""
+RECENT_DAYS: Final = 8
+FORECASTER_STORE_VERSION: Final = 1
+FORECASTER_SAVE_DELAY_S: Final = 300

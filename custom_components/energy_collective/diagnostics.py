@@ -58,6 +58,7 @@ async def async_get_config_entry_diagnostics(
             "pv_forecast_w": _series(snapshot.pv_forecast_w),
         },
         "price_formats": dict(collector.price_formats),
+        "forecaster": entry.runtime_data.forecaster.summary(),
         "sources": {
             key: {
                 "entity_id": source.entity_id,

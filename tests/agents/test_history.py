@@ -157,3 +157,19 @@ async def test_statistics_compiled_by_the_recorder(
         hass, home_data(), START + timedelta(hours=1), 1, timedelta(hours=1)
     )
     assert hourly.load_w.values[-1] == pytest.approx(900.0)
+
+
+async def test_one_state_in_the_window(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A sensor that changed once in the window holds its value to the end of it."""
+    freezer.move_to(START)
+    hass.states.async_set(GRID, "750", power_attrs())
+    hass.states.async_set(PV, "0", power_attrs())
+    await async_wait_recording_done(hass)
+    freezer.move_to(START + timedelta(hours=5))
+    history = await async_load_history(
+        hass, home_data(), START + timedelta(hours=4), 1, timedelta(hours=1)
+    )
+    assert history.load_w.values[-4:] == (pytest.approx(750.0),) * 4
+    assert history.sources == {GRID: "states", PV: "states"}

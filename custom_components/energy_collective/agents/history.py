@@ -117,11 +117,9 @@ def _states_intervals(
         states: list[Any] = list(found.get(entity_id, []))
         points = _state_points((s for s in states if isinstance(s, State)), unit)
         if points:
-            intervals = intervals_from_points(points)
-            # the last state lasts until the end of the window
-            last = intervals[-1]
-            intervals[-1] = Interval(last.start, max(last.end, end), last.value)
-            out[entity_id] = intervals
+            # each state lasts until the next; the last one until the end of the window
+            last_length = max(end - points[-1][0], timedelta(seconds=1))
+            out[entity_id] = intervals_from_points(points, default_length=last_length)
     return out
 
 
