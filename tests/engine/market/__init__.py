@@ -1,0 +1,1 @@
+"""Tests of the peer-to-peer market engine (no Home Assistant)."""

@@ -1,0 +1,1 @@
+"""Market sessions trading through a real Mosquitto broker on loopback."""
