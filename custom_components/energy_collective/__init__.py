@@ -11,13 +11,35 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.typing import ConfigType
 
 from .agents.collector import CollectorCoordinator
+from .agents.dispatcher import Dispatcher
 from .agents.forecaster import ForecasterCoordinator
+from .agents.planner import PlannerCoordinator
 from .collective import Collective, EnergyCollectiveConfigEntry
+from .const import DOMAIN
+from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CALENDAR,
+    Platform.DATETIME,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions of Energy Collective."""
+    async_setup_services(hass)
+    return True
 
 
 def _subentries(entry: ConfigEntry) -> dict[str, tuple[str, str, dict[str, Any]]]:
@@ -33,12 +55,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
     await collector.async_config_entry_first_refresh()
     forecaster = ForecasterCoordinator(hass, entry, collector)
     await forecaster.async_config_entry_first_refresh()
-    entry.runtime_data = Collective(collector=collector, forecaster=forecaster)
+    planner = PlannerCoordinator(hass, entry, collector, forecaster)
+    await planner.async_config_entry_first_refresh()
+    dispatcher = Dispatcher(hass, planner)
+    entry.runtime_data = Collective(
+        collector=collector, forecaster=forecaster, planner=planner, dispatcher=dispatcher
+    )
     entry.async_on_unload(collector.async_start())
     entry.async_on_unload(forecaster.async_start())
+    entry.async_on_unload(planner.async_start())
+    entry.async_on_unload(dispatcher.async_start())
 
-    # Generators (subentries) are configuration: a home reloads when one is added, changed
-    # or removed. Update listeners cannot serve here (the options flow reloads by itself).
+    # Generators and devices (subentries) are configuration: a home reloads when one is
+    # added, changed or removed. Update listeners cannot serve here (the options flow
+    # reloads by itself).
     configured = _subentries(entry)
 
     @callback
@@ -52,9 +82,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
 
     entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_create_task(hass, dispatcher.async_dispatch(), f"{DOMAIN} dispatch")
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEntry) -> bool:
     """Stop the agents of a home."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.planner.async_shutdown()
+    return unloaded

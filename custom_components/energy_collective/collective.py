@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE
 
 from .agents.collector import CollectorCoordinator
 from .agents.forecaster import ForecasterCoordinator
+
+if TYPE_CHECKING:
+    from .agents.dispatcher import Dispatcher
+    from .agents.planner import PlannerCoordinator
 
 
 @dataclass
@@ -17,6 +22,8 @@ class Collective:
 
     collector: CollectorCoordinator
     forecaster: ForecasterCoordinator
+    planner: PlannerCoordinator
+    dispatcher: Dispatcher
     unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
 
 

@@ -43,6 +43,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
+    TimeSelector,
 )
 
 from .const import (
@@ -51,11 +52,21 @@ from .const import (
     CONF_AZIMUTH,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SIGN,
+    CONF_CAPACITY_KWH,
+    CONF_CHARGE_EFFICIENCY,
+    CONF_CHARGE_SWITCH,
+    CONF_COP,
+    CONF_CURRENT_NUMBER,
     CONF_CUT_IN_MS,
     CONF_CUT_OUT_MS,
+    CONF_DEPARTURE,
+    CONF_DISCHARGE_EFFICIENCY,
+    CONF_DURATION_MIN,
+    CONF_EV_SOC_ENTITY,
     CONF_EXPORT_PRICE_ENTITY,
     CONF_EXPORT_PRICE_MODE,
     CONF_EXPORT_PRICE_SCHEDULE,
+    CONF_FINISH_BY,
     CONF_GENERATOR_KIND,
     CONF_GRID_EXPORT_POWER,
     CONF_GRID_IMPORT_POWER,
@@ -63,6 +74,7 @@ from .const import (
     CONF_GRID_MODE,
     CONF_GRID_POWER,
     CONF_GRID_SIGN,
+    CONF_HEAT_DEMAND_W,
     CONF_HORIZON_HOURS,
     CONF_HUB_HEIGHT_M,
     CONF_IMPORT_PRICE_ENTITY,
@@ -70,15 +82,45 @@ from .const import (
     CONF_IMPORT_PRICE_SCHEDULE,
     CONF_KWP,
     CONF_LOAD_POWER,
+    CONF_LOSS_W_PER_K,
     CONF_LOSSES_PCT,
+    CONF_MAX_CHARGE_W,
+    CONF_MAX_CURRENT_A,
+    CONF_MAX_DISCHARGE_W,
+    CONF_MIN_CURRENT_A,
+    CONF_MIN_OFF_MIN,
+    CONF_MIN_ON_MIN,
+    CONF_MODE_SELECT,
     CONF_NAME,
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
+    CONF_PHASES,
+    CONF_PLUGGED_ENTITY,
+    CONF_POWER_ENTITY,
+    CONF_POWER_NUMBER,
+    CONF_POWER_W,
     CONF_PV_FORECAST,
     CONF_PV_POWER,
     CONF_RATED_POWER_W,
     CONF_RATED_SPEED_MS,
+    CONF_RESERVE_PCT,
+    CONF_RUN_HOURS,
+    CONF_SESSION_KWH,
+    CONF_SOC_ENTITY,
     CONF_STEP_MINUTES,
+    CONF_SWITCH,
+    CONF_T_MAX,
+    CONF_T_MIN,
+    CONF_TARGET_SOC,
+    CONF_TEMPERATURE_ENTITY,
+    CONF_THERMAL_ENTITY,
     CONF_TILT,
+    CONF_VOLTAGE_V,
+    CONF_VOLUME_L,
     CONF_WEATHER,
+    CONF_WINDOW_END,
+    CONF_WINDOW_START,
     DEFAULT_AZIMUTH,
     DEFAULT_CUT_IN_MS,
     DEFAULT_CUT_OUT_MS,
@@ -89,6 +131,7 @@ from .const import (
     DEFAULT_RATED_SPEED_MS,
     DEFAULT_STEP_MINUTES,
     DEFAULT_TILT,
+    DEVICE_SUBENTRIES,
     DOMAIN,
     GENERATOR_PV_ARRAY,
     GENERATOR_WIND_TURBINE,
@@ -103,7 +146,12 @@ from .const import (
     PRICE_MODE_ENTITY,
     PRICE_MODE_SCHEDULE,
     STEP_CHOICES,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
     SUBENTRY_GENERATOR,
+    SUBENTRY_INTERRUPTIBLE,
+    SUBENTRY_THERMAL,
 )
 from .engine.pv_forecast import parse_pv_forecast_attributes
 from .engine.tariffs import ScheduleError, parse_price_attributes, parse_tou_schedule
@@ -432,6 +480,271 @@ class GeneratorSubentryFlow(ConfigSubentryFlow):
         )
 
 
+def _entity(domain: str | list[str], device_class: str | None = None) -> EntitySelector:
+    if device_class is None:
+        return EntitySelector(EntitySelectorConfig(domain=domain))
+    return EntitySelector(EntitySelectorConfig(domain=domain, device_class=device_class))
+
+
+_TEXT = TextSelector()
+_TIME = TimeSelector()
+
+
+def battery_schema() -> vol.Schema:
+    """A battery: its SoC sensor, size, limits, efficiencies, reserve and controls."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_SOC_ENTITY): _entity(
+                "sensor", device_class=SensorDeviceClass.BATTERY
+            ),
+            vol.Required(CONF_CAPACITY_KWH): _number(0.1, 1000, 0.1, "kWh"),
+            vol.Required(CONF_MAX_CHARGE_W): _number(1, 100_000, 1, "W"),
+            vol.Required(CONF_MAX_DISCHARGE_W): _number(1, 100_000, 1, "W"),
+            vol.Required(CONF_CHARGE_EFFICIENCY, default=95): _number(50, 100, 1, "%"),
+            vol.Required(CONF_DISCHARGE_EFFICIENCY, default=95): _number(50, 100, 1, "%"),
+            vol.Required(CONF_RESERVE_PCT, default=10): _number(0, 100, 1, "%", slider=True),
+            vol.Optional(CONF_POWER_NUMBER): _entity("number"),
+            vol.Optional(CONF_MODE_SELECT): _entity(["select", "input_select"]),
+            vol.Optional(CONF_OPTION_CHARGE): _TEXT,
+            vol.Optional(CONF_OPTION_DISCHARGE): _TEXT,
+            vol.Optional(CONF_OPTION_IDLE): _TEXT,
+        }
+    )
+
+
+def ev_schema() -> vol.Schema:
+    """An EV charger: plug, car, controls, electrical limits, departure and target."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_PLUGGED_ENTITY): _entity(["binary_sensor", "sensor"]),
+            vol.Optional(CONF_EV_SOC_ENTITY): _entity("sensor"),
+            vol.Optional(CONF_CAPACITY_KWH): _number(1, 500, 0.1, "kWh"),
+            vol.Optional(CONF_CHARGE_SWITCH): _entity(["switch", "input_boolean"]),
+            vol.Optional(CONF_CURRENT_NUMBER): _entity("number"),
+            vol.Required(CONF_MIN_CURRENT_A, default=6): _number(1, 80, 1, "A"),
+            vol.Required(CONF_MAX_CURRENT_A, default=16): _number(1, 80, 1, "A"),
+            vol.Required(CONF_PHASES, default=3): _number(1, 3, 1, ""),
+            vol.Required(CONF_VOLTAGE_V, default=230): _number(100, 400, 1, "V"),
+            vol.Required(CONF_DEPARTURE, default="07:00:00"): _TIME,
+            vol.Required(CONF_TARGET_SOC, default=80): _number(0, 100, 1, "%", slider=True),
+            vol.Required(CONF_SESSION_KWH, default=10): _number(0, 500, 0.1, "kWh"),
+        }
+    )
+
+
+def appliance_schema() -> vol.Schema:
+    """An appliance with a cycle: its switch, power and default cycle."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_SWITCH): _entity(["switch", "input_boolean"]),
+            vol.Optional(CONF_POWER_ENTITY): _POWER_SENSOR,
+            vol.Required(CONF_POWER_W, default=1000): _number(1, 20_000, 1, "W"),
+            vol.Required(CONF_DURATION_MIN, default=120): _number(5, 1440, 5, "min"),
+            vol.Required(CONF_FINISH_BY, default="07:00:00"): _TIME,
+        }
+    )
+
+
+def interruptible_schema() -> vol.Schema:
+    """An interruptible load: its switch, power, daily run hours and window."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_SWITCH): _entity(["switch", "input_boolean"]),
+            vol.Required(CONF_POWER_W): _number(1, 20_000, 1, "W"),
+            vol.Required(CONF_RUN_HOURS, default=4): _number(0, 24, 0.25, "h"),
+            vol.Required(CONF_WINDOW_START, default="00:00:00"): _TIME,
+            vol.Required(CONF_WINDOW_END, default="00:00:00"): _TIME,
+            vol.Required(CONF_MIN_ON_MIN, default=30): _number(0, 720, 5, "min"),
+            vol.Required(CONF_MIN_OFF_MIN, default=15): _number(0, 720, 5, "min"),
+        }
+    )
+
+
+def thermal_schema() -> vol.Schema:
+    """A water heater or heat pump: control, temperature, comfort band and model."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_THERMAL_ENTITY): _entity(
+                ["water_heater", "climate", "switch", "input_boolean"]
+            ),
+            vol.Required(CONF_TEMPERATURE_ENTITY): _entity(
+                "sensor", device_class=SensorDeviceClass.TEMPERATURE
+            ),
+            vol.Required(CONF_T_MIN, default=45): _number(0, 95, 0.5, "°C"),
+            vol.Required(CONF_T_MAX, default=60): _number(0, 95, 0.5, "°C"),
+            vol.Required(CONF_POWER_W, default=3000): _number(1, 50_000, 1, "W"),
+            vol.Required(CONF_VOLUME_L, default=200): _number(1, 10_000, 1, "l"),
+            vol.Required(CONF_LOSS_W_PER_K, default=2): _number(0, 1000, 0.1, "W/K"),
+            vol.Required(CONF_HEAT_DEMAND_W, default=150): _number(0, 20_000, 1, "W"),
+            vol.Required(CONF_COP, default=1): _number(0.5, 8, 0.1, ""),
+        }
+    )
+
+
+DEVICE_SCHEMAS = {
+    SUBENTRY_BATTERY: battery_schema,
+    SUBENTRY_EV: ev_schema,
+    SUBENTRY_APPLIANCE: appliance_schema,
+    SUBENTRY_INTERRUPTIBLE: interruptible_schema,
+    SUBENTRY_THERMAL: thermal_schema,
+}
+ENTITY_KEYS = {
+    CONF_SOC_ENTITY,
+    CONF_POWER_NUMBER,
+    CONF_MODE_SELECT,
+    CONF_PLUGGED_ENTITY,
+    CONF_EV_SOC_ENTITY,
+    CONF_CHARGE_SWITCH,
+    CONF_CURRENT_NUMBER,
+    CONF_SWITCH,
+    CONF_POWER_ENTITY,
+    CONF_THERMAL_ENTITY,
+    CONF_TEMPERATURE_ENTITY,
+}
+TEXT_KEYS = {
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
+    CONF_DEPARTURE,
+    CONF_FINISH_BY,
+    CONF_WINDOW_START,
+    CONF_WINDOW_END,
+}
+
+
+def device_problems(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    kind: str,
+    user_input: Mapping[str, Any],
+    subentry_id: str | None,
+) -> dict[str, str]:
+    """Field -> error key (under config_subentries.<kind>.error) of a device form."""
+    problems: dict[str, str] = {}
+    name = str(user_input[CONF_NAME]).strip()
+    if not name:
+        problems[CONF_NAME] = "name_empty"
+    elif any(
+        sub.title.casefold() == name.casefold()
+        for other_id, sub in entry.subentries.items()
+        if other_id != subentry_id and sub.subentry_type in DEVICE_SUBENTRIES
+    ):
+        problems[CONF_NAME] = "name_exists"
+    for key in ENTITY_KEYS & set(user_input):
+        if user_input[key] and hass.states.get(user_input[key]) is None:
+            problems[key] = "entity_missing"
+    if kind == SUBENTRY_BATTERY:
+        select = user_input.get(CONF_MODE_SELECT)
+        if not user_input.get(CONF_POWER_NUMBER) and not select:
+            problems["base"] = "no_battery_control"
+        elif select and (state := hass.states.get(select)) is not None:
+            options = state.attributes.get("options", [])
+            for key in (CONF_OPTION_CHARGE, CONF_OPTION_DISCHARGE, CONF_OPTION_IDLE):
+                if (option := user_input.get(key)) and option not in options:
+                    problems[key] = "unknown_option"
+            if not user_input.get(CONF_POWER_NUMBER) and not all(
+                user_input.get(k)
+                for k in (CONF_OPTION_CHARGE, CONF_OPTION_DISCHARGE, CONF_OPTION_IDLE)
+            ):
+                problems["base"] = "options_required"
+    elif kind == SUBENTRY_EV:
+        if not user_input.get(CONF_CHARGE_SWITCH) and not user_input.get(CONF_CURRENT_NUMBER):
+            problems["base"] = "no_charger_control"
+        if float(user_input[CONF_MIN_CURRENT_A]) > float(user_input[CONF_MAX_CURRENT_A]):
+            problems[CONF_MIN_CURRENT_A] = "min_above_max"
+    elif kind == SUBENTRY_THERMAL and float(user_input[CONF_T_MIN]) > float(user_input[CONF_T_MAX]):
+        problems[CONF_T_MIN] = "min_above_max"
+    return problems
+
+
+def device_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored data of a device form: entities and texts as given, numbers as floats."""
+    data: dict[str, Any] = {}
+    for key, value in user_input.items():
+        if key == CONF_NAME or value in (None, ""):
+            continue
+        if key in ENTITY_KEYS or key in TEXT_KEYS:
+            data[key] = str(value).strip()
+        else:
+            data[key] = float(value)
+    return data
+
+
+class DeviceSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure one device of a home; the form is the same both ways."""
+
+    kind: str
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Describe the device."""
+        return self._device_form(user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the device."""
+        return self._device_form(user_input)
+
+    def _device_form(self, user_input: dict[str, Any] | None) -> SubentryFlowResult:
+        entry = self._get_entry()
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        subentry = self._get_reconfigure_subentry() if reconfiguring else None
+        problems: dict[str, str] = {}
+        if user_input is not None:
+            problems = device_problems(
+                self.hass, entry, self.kind, user_input, subentry.subentry_id if subentry else None
+            )
+            if not problems:
+                title = str(user_input[CONF_NAME]).strip()
+                data = device_data(user_input)
+                if subentry is not None:
+                    return self.async_update_and_abort(entry, subentry, title=title, data=data)
+                return self.async_create_entry(title=title, data=data)
+        suggested: Mapping[str, Any] = user_input or {}
+        if user_input is None and subentry is not None:
+            suggested = {CONF_NAME: subentry.title, **subentry.data}
+        return self.async_show_form(
+            step_id="reconfigure" if reconfiguring else "user",
+            data_schema=self.add_suggested_values_to_schema(DEVICE_SCHEMAS[self.kind](), suggested),
+            errors=problems,
+        )
+
+
+class BatterySubentryFlow(DeviceSubentryFlow):
+    """A stationary battery."""
+
+    kind = SUBENTRY_BATTERY
+
+
+class EVChargerSubentryFlow(DeviceSubentryFlow):
+    """An EV charger."""
+
+    kind = SUBENTRY_EV
+
+
+class ApplianceSubentryFlow(DeviceSubentryFlow):
+    """An appliance with a cycle: dishwasher, washing machine, dryer."""
+
+    kind = SUBENTRY_APPLIANCE
+
+
+class InterruptibleSubentryFlow(DeviceSubentryFlow):
+    """An interruptible load: pool pump, dehumidifier."""
+
+    kind = SUBENTRY_INTERRUPTIBLE
+
+
+class ThermalSubentryFlow(DeviceSubentryFlow):
+    """A water heater or heat pump."""
+
+    kind = SUBENTRY_THERMAL
+
+
 class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a home, or change the sources of one."""
 
@@ -455,7 +768,14 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """A home's PV arrays and wind turbines are its generator subentries."""
-        return {SUBENTRY_GENERATOR: GeneratorSubentryFlow}
+        return {
+            SUBENTRY_GENERATOR: GeneratorSubentryFlow,
+            SUBENTRY_BATTERY: BatterySubentryFlow,
+            SUBENTRY_EV: EVChargerSubentryFlow,
+            SUBENTRY_APPLIANCE: ApplianceSubentryFlow,
+            SUBENTRY_INTERRUPTIBLE: InterruptibleSubentryFlow,
+            SUBENTRY_THERMAL: ThermalSubentryFlow,
+        }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Name the home and say how its grid and prices are measured."""

@@ -94,3 +94,101 @@ ACCURACY_LEAD: Final = timedelta(hours=1)
 RECENT_DAYS: Final = 8
 FORECASTER_STORE_VERSION: Final = 1
 FORECASTER_SAVE_DELAY_S: Final = 300
+
+# Devices: config subentries of a home that the planner runs
+SUBENTRY_BATTERY: Final = "battery"
+SUBENTRY_EV: Final = "ev_charger"
+SUBENTRY_APPLIANCE: Final = "appliance"
+SUBENTRY_INTERRUPTIBLE: Final = "interruptible"
+SUBENTRY_THERMAL: Final = "thermal"
+DEVICE_SUBENTRIES: Final = (
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_INTERRUPTIBLE,
+    SUBENTRY_THERMAL,
+)
+
+# battery
+CONF_SOC_ENTITY: Final = "soc_entity"
+CONF_CAPACITY_KWH: Final = "capacity_kwh"
+CONF_MAX_CHARGE_W: Final = "max_charge_w"
+CONF_MAX_DISCHARGE_W: Final = "max_discharge_w"
+CONF_CHARGE_EFFICIENCY: Final = "charge_efficiency_pct"
+CONF_DISCHARGE_EFFICIENCY: Final = "discharge_efficiency_pct"
+CONF_RESERVE_PCT: Final = "reserve_pct"
+CONF_POWER_NUMBER: Final = "power_number_entity"
+CONF_MODE_SELECT: Final = "mode_select_entity"
+CONF_OPTION_CHARGE: Final = "option_charge"
+CONF_OPTION_DISCHARGE: Final = "option_discharge"
+CONF_OPTION_IDLE: Final = "option_idle"
+# EV charger
+CONF_PLUGGED_ENTITY: Final = "plugged_entity"
+CONF_EV_SOC_ENTITY: Final = "ev_soc_entity"
+CONF_CHARGE_SWITCH: Final = "charge_switch_entity"
+CONF_CURRENT_NUMBER: Final = "current_number_entity"
+CONF_MIN_CURRENT_A: Final = "min_current_a"
+CONF_MAX_CURRENT_A: Final = "max_current_a"
+CONF_PHASES: Final = "phases"
+CONF_VOLTAGE_V: Final = "voltage_v"
+CONF_DEPARTURE: Final = "departure_time"
+CONF_TARGET_SOC: Final = "target_soc_pct"
+CONF_SESSION_KWH: Final = "session_kwh"
+# appliances, interruptible and thermal loads
+CONF_SWITCH: Final = "switch_entity"
+CONF_POWER_ENTITY: Final = "power_entity"
+CONF_POWER_W: Final = "power_w"
+CONF_DURATION_MIN: Final = "duration_minutes"
+CONF_FINISH_BY: Final = "finish_by_time"
+CONF_RUN_HOURS: Final = "run_hours"
+CONF_WINDOW_START: Final = "window_start"
+CONF_WINDOW_END: Final = "window_end"
+CONF_MIN_ON_MIN: Final = "min_on_minutes"
+CONF_MIN_OFF_MIN: Final = "min_off_minutes"
+CONF_THERMAL_ENTITY: Final = "thermal_entity"
+CONF_TEMPERATURE_ENTITY: Final = "temperature_entity"
+CONF_T_MIN: Final = "t_min_c"
+CONF_T_MAX: Final = "t_max_c"
+CONF_VOLUME_L: Final = "volume_l"
+CONF_LOSS_W_PER_K: Final = "loss_w_per_k"
+CONF_HEAT_DEMAND_W: Final = "heat_demand_w"
+CONF_COP: Final = "cop"
+
+# Planner and dispatcher
+CONF_OVERRIDE_MINUTES: Final = "override_minutes"
+DEFAULT_OVERRIDE_MINUTES: Final = 120
+PLANNER_STORE_VERSION: Final = 1
+PLANNER_SAVE_DELAY_S: Final = 10
+REPLAN_DEBOUNCE_S: Final = 10.0
+SOLVE_TIME_LIMIT_S: Final = 20.0
+SOLVE_MIP_GAP: Final = 0.01
+FORECAST_ERROR_W: Final = 1500.0
+"""A measured load this far from the planned base load re-plans (debounced)."""
+COMFORT_DAYS: Final = 7
+RETRY_DELAYS_S: Final = (2.0, 4.0, 8.0)
+
+MODE_AUTO: Final = "auto"
+MODE_ECO: Final = "eco"
+MODE_COMFORT: Final = "comfort"
+MODE_AWAY: Final = "away"
+MODE_MANUAL: Final = "manual"
+MODES: Final = (MODE_AUTO, MODE_ECO, MODE_COMFORT, MODE_AWAY, MODE_MANUAL)
+ENGINE_MODE: Final = {
+    MODE_AUTO: "cost",
+    MODE_ECO: "eco",
+    MODE_COMFORT: "comfort",
+    MODE_AWAY: "away",
+    MODE_MANUAL: "cost",
+}
+
+# Service actions
+SERVICE_OPTIMIZE: Final = "optimize"
+SERVICE_REQUEST_RUN: Final = "request_run"
+SERVICE_CANCEL_RUN: Final = "cancel_run"
+SERVICE_SET_OVERRIDE: Final = "set_override"
+ATTR_CONFIG_ENTRY: Final = "config_entry_id"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_FINISH_BY: Final = "finish_by"
+ATTR_DURATION: Final = "duration"
+ATTR_MINUTES: Final = "minutes"
+ATTR_STATE: Final = "state"

@@ -1,8 +1,8 @@
-"""The one base entity of Energy Collective."""
+"""The base entities of Energy Collective."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -10,6 +10,12 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpda
 
 from .collective import EnergyCollectiveConfigEntry
 from .const import DOMAIN, NAME
+
+if TYPE_CHECKING:
+    from .agents.devices import DeviceConfig, DeviceRuntime
+    from .agents.planner import PlannerCoordinator
+
+ROLE_PLANNER = "planner"
 
 
 def agent_device_info(entry: EnergyCollectiveConfigEntry, role: str) -> DeviceInfo:
@@ -21,6 +27,17 @@ def agent_device_info(entry: EnergyCollectiveConfigEntry, role: str) -> DeviceIn
         model=role,
         translation_key=role,
         translation_placeholders={"home": entry.title},
+    )
+
+
+def managed_device_info(entry: EnergyCollectiveConfigEntry, cfg: DeviceConfig) -> DeviceInfo:
+    """The device of one device subentry (a battery, an EV charger, an appliance, ...)."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry.entry_id}_{cfg.subentry_id}")},
+        name=cfg.name,
+        manufacturer=NAME,
+        model=cfg.kind,
+        via_device=(DOMAIN, f"{entry.entry_id}_{ROLE_PLANNER}"),
     )
 
 
@@ -43,3 +60,29 @@ class EnergyCollectiveEntity[CoordinatorT: DataUpdateCoordinator[Any]](
         self.entity_description = description
         self._attr_unique_id = f"{entry.entry_id}_{role}_{description.key}"
         self._attr_device_info = agent_device_info(entry, role)
+
+
+class ManagedDeviceEntity(CoordinatorEntity["PlannerCoordinator"]):
+    """An entity of one device subentry, fed by the planner."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        planner: PlannerCoordinator,
+        entry: EnergyCollectiveConfigEntry,
+        cfg: DeviceConfig,
+        description: EntityDescription,
+    ) -> None:
+        """Attach the entity to the subentry's device."""
+        super().__init__(planner)
+        self.entity_description = description
+        self.cfg = cfg
+        self.subentry_id = cfg.subentry_id
+        self._attr_unique_id = f"{entry.entry_id}_{cfg.subentry_id}_{description.key}"
+        self._attr_device_info = managed_device_info(entry, cfg)
+
+    @property
+    def runtime(self) -> DeviceRuntime:
+        """The planner's runtime of this device."""
+        return self.coordinator.runtime[self.subentry_id]

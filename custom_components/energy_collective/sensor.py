@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,18 +13,33 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfMass,
+    UnitOfPower,
+    UnitOfTemperature,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .agents.collector import CollectorCoordinator
 from .agents.forecaster import ForecastAccuracy, ForecasterCoordinator, ForecastSnapshot
+from .agents.planner import PlannerCoordinator, PlanResult, plan_index
 from .collective import EnergyCollectiveConfigEntry
-from .const import CHEAPEST_WINDOW
+from .const import (
+    CHEAPEST_WINDOW,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
+    SUBENTRY_INTERRUPTIBLE,
+    SUBENTRY_THERMAL,
+)
 from .engine.forecast import ForecastResult
-from .engine.model import HomeSnapshot
+from .engine.model import DevicePlan, HomeSnapshot, Plan
 from .engine.windows import extreme_window
-from .entity import EnergyCollectiveEntity
+from .entity import ROLE_PLANNER, EnergyCollectiveEntity, ManagedDeviceEntity
 
 PARALLEL_UPDATES = 0
 ROLE_COLLECTOR = "collector"
@@ -210,6 +225,278 @@ FORECASTER_SENSORS: tuple[ForecasterSensorDescription, ...] = (
 )
 
 
+def _points(plan: Plan, values: Sequence[float], scale: float = 1.0) -> list[dict[str, Any]]:
+    return [
+        {"time": when.isoformat(), "value": round(value * scale, 1)}
+        for when, value in zip(plan.times(), values, strict=True)
+    ]
+
+
+def _now_value(
+    result: PlanResult, values: Sequence[float] | None, scale: float = 1.0
+) -> float | None:
+    if result.plan is None or values is None:
+        return None
+    index = plan_index(result.plan, dt_util.utcnow())
+    return None if index is None else round(values[index] * scale, 1)
+
+
+def _status(planner: PlannerCoordinator) -> str:
+    result = planner.data
+    if result.kept:
+        return "kept"
+    if result.plan is None:
+        return "no_plan"
+    return result.plan.status
+
+
+def _status_attributes(planner: PlannerCoordinator) -> Mapping[str, Any]:
+    result = planner.data
+    plan = result.plan
+    return {
+        "explanations": [text.text for text in result.explanations],
+        "recommendations": [text.text for text in result.recommendations],
+        "error": result.error,
+        "computed_at": result.computed_at.isoformat() if result.computed_at else None,
+        "solver": plan.solver if plan else None,
+        "solve_time_s": round(plan.solve_time_s, 2) if plan else None,
+        "shortfalls": [
+            {
+                "device": s.device,
+                "requirement": s.requirement,
+                "amount": round(s.amount, 2),
+                "unit": s.unit,
+            }
+            for s in (plan.shortfalls if plan else ())
+        ],
+        "advisory": not planner.automatic or planner.mode == "manual",
+    }
+
+
+def _grid_attributes(planner: PlannerCoordinator, which: str) -> Mapping[str, Any]:
+    plan = planner.data.plan
+    return {} if plan is None else {"forecast": _points(plan, getattr(plan, which))}
+
+
+def _co2(planner: PlannerCoordinator) -> float | None:
+    result = planner.data
+    if result.plan is None or result.problem is None or result.problem.carbon_intensity is None:
+        return None
+    return round(result.plan.costs.emissions_kg, 2)
+
+
+def _baseline(planner: PlannerCoordinator) -> float | None:
+    plan = planner.data.plan
+    if plan is None or plan.baseline_costs is None:
+        return None
+    return round(plan.baseline_costs.energy, 2)
+
+
+def _savings(planner: PlannerCoordinator) -> float | None:
+    plan = planner.data.plan
+    return None if plan is None or plan.savings is None else round(plan.savings, 2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannerSensorDescription(SensorEntityDescription):
+    """How a planner sensor gets its value from the planner."""
+
+    value: Callable[[PlannerCoordinator], float | str | None]
+    attributes: Callable[[PlannerCoordinator], Mapping[str, Any]] | None = None
+    money: bool = False
+
+
+PLAN_STATUSES = ["optimal", "feasible", "baseline", "fallback", "kept", "no_plan"]
+
+PLANNER_SENSORS: tuple[PlannerSensorDescription, ...] = (
+    PlannerSensorDescription(
+        key="plan_status",
+        translation_key="plan_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=PLAN_STATUSES,
+        value=_status,
+        attributes=_status_attributes,
+    ),
+    PlannerSensorDescription(
+        key="planned_grid_import",
+        translation_key="planned_grid_import",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value=lambda p: _now_value(p.data, p.data.plan.import_w if p.data.plan else None),
+        attributes=lambda p: _grid_attributes(p, "import_w"),
+    ),
+    PlannerSensorDescription(
+        key="planned_grid_export",
+        translation_key="planned_grid_export",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value=lambda p: _now_value(p.data, p.data.plan.export_w if p.data.plan else None),
+        attributes=lambda p: _grid_attributes(p, "export_w"),
+    ),
+    PlannerSensorDescription(
+        key="expected_cost_today",
+        translation_key="expected_cost_today",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value=lambda p: p.expected_cost(0),
+        money=True,
+    ),
+    PlannerSensorDescription(
+        key="expected_cost_tomorrow",
+        translation_key="expected_cost_tomorrow",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value=lambda p: p.expected_cost(1),
+        money=True,
+    ),
+    PlannerSensorDescription(
+        key="baseline_cost",
+        translation_key="baseline_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value=_baseline,
+        money=True,
+    ),
+    PlannerSensorDescription(
+        key="savings",
+        translation_key="savings",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value=_savings,
+        money=True,
+    ),
+    PlannerSensorDescription(
+        key="planned_co2",
+        translation_key="planned_co2",
+        device_class=SensorDeviceClass.WEIGHT,
+        native_unit_of_measurement=UnitOfMass.KILOGRAMS,
+        suggested_display_precision=2,
+        value=_co2,
+    ),
+    PlannerSensorDescription(
+        key="comfort_score",
+        translation_key="comfort_score",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value=lambda p: p.comfort_score(),
+    ),
+)
+
+
+def _action_at(dp: DevicePlan, index: int) -> str:
+    power = dp.power_w[index]
+    if dp.kind == "battery":
+        return "charge" if power > 50 else "discharge" if power < -50 else "idle"
+    return "on" if power > 1 else "off"
+
+
+def next_action(result: PlanResult, subentry_id: str, now: datetime) -> tuple[str, datetime] | None:
+    """The next change of a device in the plan: (action, time)."""
+    found = result.device_plan_index(subentry_id, now)
+    if found is None or result.plan is None:
+        return None
+    dp, index = found
+    times = result.plan.times()
+    if dp.kind == "appliance":
+        if dp.start_step is not None and dp.start_step > index:
+            return "start", times[dp.start_step]
+        return None
+    current = _action_at(dp, index)
+    for step in range(index + 1, len(dp.power_w)):
+        if (action := _action_at(dp, step)) != current:
+            return action, times[step]
+    return None
+
+
+NEXT_ACTIONS = ["start", "on", "off", "charge", "discharge", "idle"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceSensorDescription(SensorEntityDescription):
+    """A sensor of a device subentry."""
+
+    kinds: tuple[str, ...]
+    value: Callable[[PlanResult, str, datetime], float | str | datetime | None]
+    series: Callable[[DevicePlan], Sequence[float] | None] | None = None
+    scale: float = 1.0
+
+
+def _device_series(
+    result: PlanResult,
+    subentry_id: str,
+    now: datetime,
+    pick: Callable[[DevicePlan], Sequence[float] | None],
+    scale: float,
+) -> float | None:
+    found = result.device_plan_index(subentry_id, now)
+    if found is None:
+        return None
+    dp, index = found
+    values = pick(dp)
+    return None if values is None else round(values[index] * scale, 1)
+
+
+ALL_KINDS = (
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_INTERRUPTIBLE,
+    SUBENTRY_THERMAL,
+)
+
+DEVICE_SENSORS: tuple[DeviceSensorDescription, ...] = (
+    DeviceSensorDescription(
+        key="next_action",
+        translation_key="next_action",
+        device_class=SensorDeviceClass.ENUM,
+        options=NEXT_ACTIONS,
+        kinds=ALL_KINDS,
+        value=lambda r, s, now: a[0] if (a := next_action(r, s, now)) else None,
+    ),
+    DeviceSensorDescription(
+        key="next_action_time",
+        translation_key="next_action_time",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        kinds=ALL_KINDS,
+        value=lambda r, s, now: a[1] if (a := next_action(r, s, now)) else None,
+    ),
+    DeviceSensorDescription(
+        key="planned_power",
+        translation_key="planned_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        kinds=ALL_KINDS,
+        value=lambda r, s, now: _device_series(r, s, now, lambda d: d.power_w, 1.0),
+        series=lambda d: d.power_w,
+    ),
+    DeviceSensorDescription(
+        key="planned_soc",
+        translation_key="planned_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        kinds=(SUBENTRY_BATTERY, SUBENTRY_EV),
+        value=lambda r, s, now: _device_series(r, s, now, lambda d: d.soc, 100.0),
+        series=lambda d: d.soc,
+        scale=100.0,
+    ),
+    DeviceSensorDescription(
+        key="planned_temperature",
+        translation_key="planned_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        kinds=(SUBENTRY_THERMAL,),
+        value=lambda r, s, now: _device_series(r, s, now, lambda d: d.temperature_c, 1.0),
+        series=lambda d: d.temperature_c,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnergyCollectiveConfigEntry,
@@ -226,6 +513,19 @@ async def async_setup_entry(
         for description in FORECASTER_SENSORS
         if description.exists(forecaster)
     )
+    planner = entry.runtime_data.planner
+    async_add_entities(
+        PlannerSensor(planner, entry, description) for description in PLANNER_SENSORS
+    )
+    for cfg in planner.configs.values():
+        async_add_entities(
+            (
+                DeviceSensor(planner, entry, cfg, description)
+                for description in DEVICE_SENSORS
+                if cfg.kind in description.kinds
+            ),
+            config_subentry_id=cfg.subentry_id,
+        )
 
 
 class CollectorSensor(EnergyCollectiveEntity[CollectorCoordinator], SensorEntity):
@@ -293,3 +593,70 @@ class ForecasterSensor(EnergyCollectiveEntity[ForecasterCoordinator], SensorEnti
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """The horizon, or what explains the value."""
         return self.entity_description.attributes(self.coordinator.data)
+
+
+class PlannerSensor(EnergyCollectiveEntity[PlannerCoordinator], SensorEntity):
+    """A sensor of the planning agent."""
+
+    entity_description: PlannerSensorDescription
+    _unrecorded_attributes = frozenset(
+        {"forecast", "explanations", "recommendations", "shortfalls"}
+    )
+
+    def __init__(
+        self,
+        coordinator: PlannerCoordinator,
+        entry: EnergyCollectiveConfigEntry,
+        description: PlannerSensorDescription,
+    ) -> None:
+        """Attach the sensor to the planner's device."""
+        super().__init__(coordinator, entry, ROLE_PLANNER, description)
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The value from the latest plan."""
+        return self.entity_description.value(self.coordinator)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Money is in the plan's currency."""
+        if self.entity_description.money:
+            problem = self.coordinator.data.problem
+            return problem.currency if problem else self.hass.config.currency
+        return self.entity_description.native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The horizon or the plan's explanations."""
+        if self.entity_description.attributes is None:
+            return None
+        return self.entity_description.attributes(self.coordinator)
+
+
+class DeviceSensor(ManagedDeviceEntity, SensorEntity):
+    """What the plan holds for one device."""
+
+    entity_description: DeviceSensorDescription
+    _unrecorded_attributes = frozenset({"forecast"})
+
+    @property
+    def native_value(self) -> float | str | datetime | None:
+        """The value of the current step."""
+        return self.entity_description.value(
+            self.coordinator.data, self.subentry_id, dt_util.utcnow()
+        )
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The planned horizon, in the forecaster's format."""
+        pick = self.entity_description.series
+        result = self.coordinator.data
+        if pick is None:
+            return None
+        found = result.device_plan_index(self.subentry_id, dt_util.utcnow())
+        if found is None or result.plan is None:
+            return {"forecast": []}
+        values = pick(found[0])
+        if values is None:
+            return {"forecast": []}
+        return {"forecast": _points(result.plan, values, self.entity_description.scale)}

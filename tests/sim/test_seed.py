@@ -72,6 +72,16 @@ def test_seed_writes_a_ready_instance(tmp_path: Path) -> None:
         const.CONF_EXPORT_PRICE_ENTITY: "sensor.sim_export_price",
         const.CONF_PV_POWER: "sensor.sim_pv_power",
         const.CONF_WEATHER: "weather.sim_weather",
+        const.CONF_LOAD_POWER: "sensor.sim_house_load",
+    }
+    kinds = {sub["title"]: sub["subentry_type"] for sub in entry["subentries"]}
+    assert kinds == {
+        "Battery": const.SUBENTRY_BATTERY,
+        "Car": const.SUBENTRY_EV,
+        "Dishwasher": const.SUBENTRY_APPLIANCE,
+        "Washing machine": const.SUBENTRY_APPLIANCE,
+        "Pool pump": const.SUBENTRY_INTERRUPTIBLE,
+        "Water heater": const.SUBENTRY_THERMAL,
     }
     assert entry["options"] == {
         const.CONF_GRID_LIMIT_W: 11000,

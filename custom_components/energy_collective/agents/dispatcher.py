@@ -1,0 +1,405 @@
+"""Acting agent: the one path from a plan (or any other agent) to device commands.
+
+`async_command` checks a command against `engine/safety.py`, sends it through Home
+Assistant service calls, reads the entities back, retries with backoff, raises a repair issue
+naming the device when it keeps failing, and writes the reason to the logbook. After every
+new plan, `async_dispatch` commands what the plan wants now, unless the home is advisory
+(automatic control off, or the manual mode), a device is not managed, or a user's manual
+change holds it (an override, detected here from state changes that were not ours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.components.logbook import async_log_entry
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Context,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util import dt as dt_util
+
+from ..const import (
+    CONF_CHARGE_SWITCH,
+    CONF_CURRENT_NUMBER,
+    CONF_EV_SOC_ENTITY,
+    CONF_MODE_SELECT,
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
+    CONF_OVERRIDE_MINUTES,
+    CONF_PHASES,
+    CONF_PLUGGED_ENTITY,
+    CONF_POWER_NUMBER,
+    CONF_SOC_ENTITY,
+    CONF_SWITCH,
+    CONF_T_MAX,
+    CONF_T_MIN,
+    CONF_THERMAL_ENTITY,
+    CONF_VOLTAGE_V,
+    DEFAULT_OVERRIDE_MINUTES,
+    DOMAIN,
+    MODE_MANUAL,
+    RETRY_DELAYS_S,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
+)
+from ..engine.model import Device
+from ..engine.safety import DeviceState, check_command
+from .devices import DeviceConfig, build_device, state_on, state_value
+from .planner import PlannerCoordinator, plan_index
+
+_LOGGER = logging.getLogger(__name__)
+IDLE_W = 50.0
+"""Battery power below this is idle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What a device should do: on/off and, where it has a level, its power (W)."""
+
+    on: bool
+    power_w: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The outcome of one command."""
+
+    ok: bool
+    sent: bool
+    attempts: int = 0
+    error: str | None = None
+    violations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    domain: str
+    service: str
+    entity_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+    expect: Any = None
+    attribute: str | None = None
+
+
+class Dispatcher:
+    """Carries out the plan of a home through service calls."""
+
+    def __init__(self, hass: HomeAssistant, planner: PlannerCoordinator) -> None:
+        """Dispatch for `planner`'s home."""
+        self.hass = hass
+        self.planner = planner
+        entry = planner.config_entry
+        self.override_minutes = float(
+            entry.options.get(CONF_OVERRIDE_MINUTES, DEFAULT_OVERRIDE_MINUTES)
+        )
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS_S
+        self._contexts: set[str] = set()
+        self._commanded: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
+        self.last_results: dict[str, CommandResult] = {}
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Dispatch after every new plan; watch the controlled entities for manual changes."""
+        unsubs = [self.planner.async_add_listener(self._plan_updated)]
+        controlled = [e for cfg in self.planner.configs.values() for e in cfg.control_entities]
+        if controlled:
+            unsubs.append(async_track_state_change_event(self.hass, controlled, self._changed))
+
+        @callback
+        def _stop() -> None:
+            for unsub in unsubs:
+                unsub()
+
+        return _stop
+
+    @property
+    def advisory(self) -> bool:
+        """True when the home publishes its plan but commands nothing."""
+        return not self.planner.automatic or self.planner.mode == MODE_MANUAL
+
+    @callback
+    def _plan_updated(self) -> None:
+        self.planner.config_entry.async_create_task(
+            self.hass, self.async_dispatch(), f"{DOMAIN} dispatch"
+        )
+
+    @callback
+    def _changed(self, event: Event[EventStateChangedData]) -> None:
+        new, old = event.data["new_state"], event.data["old_state"]
+        entity_id = event.data["entity_id"]
+        if new is None or old is None or new.context.id in self._contexts:
+            return
+        if new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN) or old.state in (
+            STATE_UNAVAILABLE,
+            STATE_UNKNOWN,
+        ):
+            return
+        if entity_id not in self._commanded or self._matches(entity_id, self._commanded[entity_id]):
+            return
+        for subentry_id, cfg in self.planner.configs.items():
+            if entity_id not in cfg.control_entities or cfg.kind == SUBENTRY_APPLIANCE:
+                continue
+            rt = self.planner.runtime[subentry_id]
+            if not rt.managed:
+                return
+            rt.override_until = dt_util.utcnow() + timedelta(minutes=self.override_minutes)
+            rt.override_on = state_on(self.hass, entity_id)
+            if rt.override_on is None:
+                rt.override_on = (state_value(self.hass, entity_id) or 0.0) > 0
+            del self._commanded[entity_id]
+            async_log_entry(
+                self.hass,
+                cfg.name,
+                f"manual change of {entity_id}: left alone for {self.override_minutes:g} min",
+                DOMAIN,
+                entity_id,
+            )
+            self.planner.async_save()
+            self.hass.async_create_task(self.planner.async_request_refresh())
+            return
+
+    # -- the plan ----------------------------------------------------------------------------
+
+    def wanted(self, subentry_id: str, now: datetime) -> Action | None:
+        """What the current plan wants of a device now (None: nothing to do)."""
+        found = self.planner.data.device_plan_index(subentry_id, now)
+        if found is None:
+            return None
+        dp, index = found
+        power = float(dp.power_w[index])
+        cfg = self.planner.configs[subentry_id]
+        if cfg.kind == SUBENTRY_APPLIANCE:
+            rt = self.planner.runtime[subentry_id]
+            if rt.started_at is not None or not rt.requested or dp.start_step is None:
+                return None
+            return Action(on=True, power_w=power) if index >= dp.start_step and power > 0 else None
+        if cfg.kind == SUBENTRY_BATTERY:
+            return Action(on=abs(power) >= IDLE_W, power_w=power)
+        return Action(on=power > 1.0, power_w=power)
+
+    async def async_dispatch(self) -> None:
+        """Command every managed device as the plan wants it now."""
+        if self.advisory or self.planner.data.plan is None:
+            return
+        now = dt_util.utcnow()
+        async with self._lock:
+            for subentry_id, cfg in list(self.planner.configs.items()):
+                rt = self.planner.runtime[subentry_id]
+                if not rt.managed or rt.overridden(now):
+                    continue
+                action = self.wanted(subentry_id, now)
+                if action is None or self._in_state(cfg, action):
+                    continue
+                await self.async_command(subentry_id, action, reason="plan")
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _calls(self, cfg: DeviceConfig, action: Action) -> list[_Call]:
+        calls: list[_Call] = []
+        data = cfg.data
+        if cfg.kind == SUBENTRY_BATTERY:
+            power = 0.0 if abs(action.power_w) < IDLE_W else float(round(action.power_w))
+            if number := cfg.entity(CONF_POWER_NUMBER):
+                calls.append(_Call("number", "set_value", number, {"value": power}, power))
+            if select := cfg.entity(CONF_MODE_SELECT):
+                key = (
+                    CONF_OPTION_CHARGE
+                    if power > 0
+                    else CONF_OPTION_DISCHARGE
+                    if power < 0
+                    else CONF_OPTION_IDLE
+                )
+                if option := data.get(key):
+                    calls.append(
+                        _Call("select", "select_option", select, {"option": option}, option)
+                    )
+            return calls
+        if cfg.kind == SUBENTRY_EV:
+            if action.on and (number := cfg.entity(CONF_CURRENT_NUMBER)):
+                unit = cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
+                amps = float(round(action.power_w / unit))
+                calls.append(_Call("number", "set_value", number, {"value": amps}, amps))
+            if switch := cfg.entity(CONF_CHARGE_SWITCH):
+                service = "turn_on" if action.on else "turn_off"
+                calls.append(_Call("switch", service, switch, {}, "on" if action.on else "off"))
+            return calls
+        entity_id = cfg.entity(CONF_SWITCH) or cfg.entity(CONF_THERMAL_ENTITY)
+        if entity_id is None:  # pragma: no cover - the flow requires one
+            return calls
+        domain = entity_id.split(".")[0]
+        if domain in ("climate", "water_heater"):
+            target = cfg.num(CONF_T_MAX, 60) if action.on else cfg.num(CONF_T_MIN, 45)
+            calls.append(
+                _Call(
+                    domain,
+                    "set_temperature",
+                    entity_id,
+                    {"temperature": target},
+                    target,
+                    attribute="temperature",
+                )
+            )
+            return calls
+        service = "turn_on" if action.on else "turn_off"
+        calls.append(_Call(domain, service, entity_id, {}, "on" if action.on else "off"))
+        return calls
+
+    def _matches(self, entity_id: str, expect: Any, attribute: str | None = None) -> bool:
+        state = self.hass.states.get(entity_id)
+        if state is None:
+            return False
+        value: Any = state.attributes.get(attribute) if attribute else state.state
+        if isinstance(expect, float):
+            try:
+                return abs(float(value) - expect) < 0.51
+            except (TypeError, ValueError):
+                return False
+        return bool(value == expect)
+
+    def _in_state(self, cfg: DeviceConfig, action: Action) -> bool:
+        return all(
+            self._matches(c.entity_id, c.expect, c.attribute) for c in self._calls(cfg, action)
+        )
+
+    def _device(self, subentry_id: str, cfg: DeviceConfig) -> Device | None:
+        names = self.planner.data.names
+        problem = self.planner.data.problem
+        if problem is not None and subentry_id in names:
+            for device in problem.devices:
+                if device.name == names[subentry_id]:
+                    return device
+        rt = self.planner.runtime[subentry_id]
+        return build_device(self.hass, cfg, rt, dt_util.utcnow(), n_steps=1)
+
+    def _state(self, subentry_id: str, cfg: DeviceConfig) -> DeviceState:
+        rt = self.planner.runtime[subentry_id]
+        soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY) or cfg.entity(CONF_EV_SOC_ENTITY))
+        on = state_on(self.hass, cfg.control_entities[0]) if cfg.control_entities else None
+        since = dt_util.utcnow() - rt.last_change if rt.last_change else None
+        plugged = state_on(self.hass, cfg.entity(CONF_PLUGGED_ENTITY))
+        return DeviceState(
+            soc=None if soc is None else soc / 100,
+            on=on if cfg.kind != SUBENTRY_BATTERY else None,
+            since=since,
+            plugged=plugged if cfg.kind == SUBENTRY_EV else None,
+        )
+
+    def _headroom(self, cfg: DeviceConfig) -> float | None:
+        snapshot = self.planner.collector.data
+        if snapshot is None or snapshot.grid_power_w is None:
+            return None
+        limit = self.planner.grid_limit_w or self.planner.default_grid_limit_w
+        own = 0.0
+        if cfg.kind == SUBENTRY_BATTERY:
+            own = max(0.0, state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0)
+        elif state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
+            from .devices import nominal_power
+
+            own = nominal_power(cfg, self.planner.runtime[cfg.subentry_id])
+        return limit - max(0.0, snapshot.grid_power_w) + own
+
+    async def async_command(
+        self, subentry_id: str, action: Action, *, reason: str
+    ) -> CommandResult:
+        """Check, send and verify one command to a device; the single path to devices."""
+        cfg = self.planner.configs[subentry_id]
+        device = self._device(subentry_id, cfg)
+        if device is not None:
+            violations = check_command(
+                device,
+                action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0,
+                self._state(subentry_id, cfg),
+                import_headroom_w=self._headroom(cfg),
+            )
+            if violations:
+                messages = tuple(v.message for v in violations)
+                _LOGGER.info("Command to %s refused by the safety check: %s", cfg.name, messages)
+                result = CommandResult(ok=False, sent=False, violations=messages)
+                self.last_results[subentry_id] = result
+                return result
+        calls = self._calls(cfg, action)
+        error: str | None = None
+        attempts = 0
+        for delay in (*self.retry_delays, None):
+            attempts += 1
+            error = await self._send(calls)
+            if error is None:
+                break
+            if delay is not None:
+                await asyncio.sleep(delay)
+        issue_id = f"command_failed_{subentry_id}"
+        if error is not None:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="command_failed",
+                translation_placeholders={"device": cfg.name, "error": error},
+            )
+            result = CommandResult(ok=False, sent=True, attempts=attempts, error=error)
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            result = CommandResult(ok=True, sent=True, attempts=attempts)
+            if cfg.kind == SUBENTRY_APPLIANCE and action.on:
+                rt = self.planner.runtime[subentry_id]
+                rt.started_at = rt.started_at or dt_util.utcnow()
+                self.planner.async_save()
+        state = "on" if action.on else "off"
+        async_log_entry(
+            self.hass,
+            cfg.name,
+            f"{state}, {action.power_w:.0f} W ({reason})"
+            + ("" if error is None else f": failed, {error}"),
+            DOMAIN,
+            calls[0].entity_id if calls else None,
+        )
+        self.last_results[subentry_id] = result
+        return result
+
+    async def _send(self, calls: list[_Call]) -> str | None:
+        for call in calls:
+            context = Context()
+            self._contexts.add(context.id)
+            if len(self._contexts) > 200:
+                self._contexts = set(list(self._contexts)[-100:])
+            self._commanded[call.entity_id] = call.expect
+            try:
+                await self.hass.services.async_call(
+                    call.domain,
+                    call.service,
+                    {"entity_id": call.entity_id, **call.data},
+                    blocking=True,
+                    context=context,
+                )
+            except (HomeAssistantError, ValueError) as err:
+                return f"{call.entity_id}: {err}"
+            if not self._matches(call.entity_id, call.expect, call.attribute):
+                state = self.hass.states.get(call.entity_id)
+                return f"{call.entity_id} reads {state.state if state else 'nothing'}"
+        return None
+
+
+def current_step(planner: PlannerCoordinator, now: datetime) -> int | None:
+    """Index of the plan step holding `now`."""
+    plan = planner.data.plan
+    return None if plan is None else plan_index(plan, now)

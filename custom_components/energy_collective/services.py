@@ -1,0 +1,199 @@
+"""Actions of Energy Collective: optimize, request_run, cancel_run and set_override."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+
+from .agents.dispatcher import Action
+from .collective import EnergyCollectiveConfigEntry
+from .const import (
+    ATTR_CONFIG_ENTRY,
+    ATTR_DEVICE_ID,
+    ATTR_DURATION,
+    ATTR_FINISH_BY,
+    ATTR_MINUTES,
+    ATTR_STATE,
+    DOMAIN,
+    SERVICE_CANCEL_RUN,
+    SERVICE_OPTIMIZE,
+    SERVICE_REQUEST_RUN,
+    SERVICE_SET_OVERRIDE,
+    SUBENTRY_APPLIANCE,
+)
+from .engine.model import plan_to_dict
+
+OPTIMIZE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string})
+REQUEST_RUN_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_FINISH_BY): cv.datetime,
+        vol.Optional(ATTR_DURATION): cv.positive_time_period,
+    }
+)
+CANCEL_RUN_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+SET_OVERRIDE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_MINUTES): vol.All(vol.Coerce(float), vol.Range(min=0, max=7 * 24 * 60)),
+        vol.Optional(ATTR_STATE): cv.boolean,
+    }
+)
+
+
+def _entry(hass: HomeAssistant, entry_id: str) -> EnergyCollectiveConfigEntry:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry": entry.title},
+        )
+    return entry
+
+
+def _device(hass: HomeAssistant, device_id: str) -> tuple[EnergyCollectiveConfigEntry, str]:
+    """The home entry and subentry id of a managed device."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for entry_id, subentries in device.config_entries_subentries.items():
+            entry = hass.config_entries.async_get_entry(entry_id)
+            if entry is None or entry.domain != DOMAIN:
+                continue
+            for subentry_id in subentries:
+                if subentry_id is not None:
+                    return _entry(hass, entry_id), subentry_id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="device_not_found",
+        translation_placeholders={"device": device_id},
+    )
+
+
+async def _optimize(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call.hass, call.data[ATTR_CONFIG_ENTRY])
+    planner = entry.runtime_data.planner
+    await planner.async_refresh()
+    plan = planner.data.plan
+    if plan is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_plan",
+            translation_placeholders={"error": planner.data.error or ""},
+        )
+    return {
+        "plan": plan_to_dict(plan),
+        "kept": planner.data.kept,
+        "explanations": [text.text for text in planner.data.explanations],
+        "recommendations": [text.text for text in planner.data.recommendations],
+    }
+
+
+async def _request_run(call: ServiceCall) -> None:
+    entry, subentry_id = _device(call.hass, call.data[ATTR_DEVICE_ID])
+    planner = entry.runtime_data.planner
+    cfg = planner.configs[subentry_id]
+    if cfg.kind != SUBENTRY_APPLIANCE:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_an_appliance",
+            translation_placeholders={"device": cfg.name},
+        )
+    finish_by: datetime | None = call.data.get(ATTR_FINISH_BY)
+    if finish_by is not None:
+        if finish_by.tzinfo is None:
+            finish_by = finish_by.replace(tzinfo=dt_util.get_default_time_zone())
+        if finish_by <= dt_util.utcnow():
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="finish_in_past",
+                translation_placeholders={"device": cfg.name},
+            )
+    duration: timedelta | None = call.data.get(ATTR_DURATION)
+    planner.request_run(subentry_id, finish_by, duration.total_seconds() / 60 if duration else None)
+    await planner.async_refresh()
+
+
+async def _cancel_run(call: ServiceCall) -> None:
+    entry, subentry_id = _device(call.hass, call.data[ATTR_DEVICE_ID])
+    planner = entry.runtime_data.planner
+    cfg = planner.configs[subentry_id]
+    if cfg.kind != SUBENTRY_APPLIANCE:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_an_appliance",
+            translation_placeholders={"device": cfg.name},
+        )
+    planner.cancel_run(subentry_id)
+    await planner.async_refresh()
+
+
+async def _set_override(call: ServiceCall) -> None:
+    entry, subentry_id = _device(call.hass, call.data[ATTR_DEVICE_ID])
+    planner = entry.runtime_data.planner
+    state: bool | None = call.data.get(ATTR_STATE)
+    if state is not None:
+        result = await entry.runtime_data.dispatcher.async_command(
+            subentry_id, _override_action(entry, subentry_id, state), reason="override"
+        )
+        if not result.ok:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={
+                    "device": planner.configs[subentry_id].name,
+                    "error": result.error or "; ".join(result.violations),
+                },
+            )
+    planner.set_override(subentry_id, call.data[ATTR_MINUTES], state)
+    await planner.async_refresh()
+
+
+def _override_action(entry: EnergyCollectiveConfigEntry, subentry_id: str, on: bool) -> Action:
+    from .agents.devices import nominal_power
+
+    planner = entry.runtime_data.planner
+    cfg = planner.configs[subentry_id]
+    power = nominal_power(cfg, planner.runtime[subentry_id]) if on else 0.0
+    return Action(on=on, power_w=power)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, for every home)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_OPTIMIZE,
+        _optimize,
+        schema=OPTIMIZE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_REQUEST_RUN, _request_run, schema=REQUEST_RUN_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, SERVICE_CANCEL_RUN, _cancel_run, schema=CANCEL_RUN_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_OVERRIDE, _set_override, schema=SET_OVERRIDE_SCHEMA
+    )
+
+
+__all__ = ["async_setup_services"]
