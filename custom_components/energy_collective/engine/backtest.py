@@ -4,7 +4,8 @@ A backtest walks a measured series step by step. At every step it builds a plann
 the next `horizon` (24 h by default) from what the policy may know at that moment, asks the
 policy for a plan, applies only the plan's first step to the measured load and generation, and
 carries the devices' state (battery and EV energy, appliance cycles, run time, temperatures)
-into the next step. The grid takes whatever the plan did not foresee.
+into the next step. Devices follow the plan; batteries also take the forecast error of the net
+load within their limits (so the grid follows the plan), and the grid takes the rest.
 
 Policies:
 - `optimizer`: the MILP on forecasts. Load and PV are forecast by persistence (the value one
