@@ -141,3 +141,23 @@ def forecast_points(hass: HomeAssistant, entity_id: str) -> list[tuple[datetime,
         assert set(point) == {"time", "value"}
         points.append((datetime.fromisoformat(point["time"]), float(point["value"])))
     return points
+
+
+def simulated_home_on_path(monkeypatch: Any) -> None:
+    """Make the development instance's `simulated_home` discoverable (see tests/sim/conftest.py)."""
+    import custom_components
+    from tests.sim import SIM_COMPONENTS
+
+    paths = list(custom_components.__path__)
+    if str(SIM_COMPONENTS) not in paths:
+        paths.append(str(SIM_COMPONENTS))
+    monkeypatch.setattr(custom_components, "__path__", paths)
+
+
+def exception_message(exc: Exception) -> tuple[str, str, dict[str, str]]:
+    """The translation domain, key and placeholders of a translated Home Assistant error."""
+    domain = getattr(exc, "translation_domain", None)
+    key = getattr(exc, "translation_key", None)
+    assert domain is not None, exc
+    assert key is not None, exc
+    return domain, key, dict(getattr(exc, "translation_placeholders", None) or {})

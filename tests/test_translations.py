@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import json
 import re
 import string
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -600,3 +602,338 @@ def test_repair_issues_are_translated() -> None:
         if names is not None:
             assert used == names, f"{where}: issues.{key} uses {used}, code gives {names}"
     assert sorted(set(issues) - {key for _, key, _ in _issues()}) == [], "issues never raised"
+
+
+# -- (f) config subentries -------------------------------------------------------------------
+
+
+def _config_flow_class() -> type:
+    module = _module(INTEGRATION / "config_flow.py")
+    for section, node in _flow_classes():
+        if section == "config" and node.keywords:
+            cls: type = getattr(module, node.name)
+            return cls
+    raise AssertionError("no ConfigFlow class in config_flow.py")
+
+
+def _subentry_flows() -> dict[str, type]:
+    """Subentry type -> flow class, as the config flow declares them (read at run time)."""
+    flows: dict[str, type] = _config_flow_class().async_get_supported_subentry_types(None)  # type: ignore[attr-defined]
+    assert flows, "the config flow declares no subentry types"
+    return flows
+
+
+def _class_sources(cls: type) -> list[tuple[ast.ClassDef, dict[str, Any], dict[str, FunctionNode]]]:
+    """(class node, module namespace, module functions) of a class and its bases in the package."""
+    found = []
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith(PACKAGE):
+            continue
+        module = sys.modules[klass.__module__]
+        path = Path(inspect.getsourcefile(module) or "")
+        tree = _tree(path)
+        node = next(
+            n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == klass.__name__
+        )
+        found.append((node, vars(module), _functions(tree)))
+    return found
+
+
+def _kinds_of_branch(
+    node: ast.AST, parents: dict[ast.AST, ast.AST], namespace: dict[str, Any]
+) -> set[str] | None:
+    """The `kind` values under which `node` runs (`if kind == X:` bodies), None if any."""
+    kinds: set[str] | None = None
+    child, parent = node, parents.get(node)
+    while parent is not None:
+        if isinstance(parent, ast.If) and child in parent.body:
+            for compare in ast.walk(parent.test):
+                if (
+                    isinstance(compare, ast.Compare)
+                    and isinstance(compare.left, ast.Name)
+                    and compare.left.id == "kind"
+                    and isinstance(compare.ops[0], ast.Eq)
+                ):
+                    value = {str(_evaluate(compare.comparators[0], namespace))}
+                    kinds = value if kinds is None else kinds & value
+        child, parent = parent, parents.get(parent)
+    return kinds
+
+
+def _keys_put_in_dicts(
+    func: FunctionNode,
+    kind: str | None,
+    namespace: dict[str, Any],
+    functions: dict[str, FunctionNode],
+    name: str | None = None,
+) -> set[str]:
+    """Error keys a function stores in a dict (`name`, or any dict), for a flow of `kind`."""
+    parents = _parents(func)
+    keys: set[str] = set()
+    for node in ast.walk(func):
+        if not isinstance(node, ast.Assign):
+            continue
+        targets = [
+            t
+            for t in node.targets
+            if isinstance(t, ast.Subscript)
+            and isinstance(t.value, ast.Name)
+            and (name is None or t.value.id == name)
+        ]
+        if not targets:
+            continue
+        kinds = _kinds_of_branch(node, parents, namespace)
+        if kind is not None and kinds is not None and kind not in kinds:
+            continue
+        value = node.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            keys.add(value.value)
+            continue
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+            # `err.key` of a caught exception: every key that exception can carry
+            handler = _enclosing(node, parents, ast.ExceptHandler)
+            assert handler is not None, f"{func.name}: `{ast.unparse(value)}` outside except"
+            types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            for exc in types:
+                keys |= _exception_keys(exc.id if isinstance(exc, ast.Name) else exc.attr)
+            continue
+        assert isinstance(value, ast.Name), f"{func.name}: unreadable error {ast.unparse(value)}"
+        calls = [
+            bound.value
+            for bound in ast.walk(func)
+            if isinstance(bound, ast.NamedExpr)
+            and isinstance(bound.value, ast.Call)
+            and bound.target.id == value.id
+        ]
+        assert calls, f"{func.name}: cannot tell where `{value.id}` comes from"
+        for call in calls:
+            returned = _returned_keys(_call_name(call), functions, set())
+            assert returned, f"{func.name}: {_call_name(call)}() returns no error key"
+            keys |= returned
+    return keys
+
+
+def _call_bindings(
+    method: FunctionNode, classes: list[ast.ClassDef], namespace: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The constant arguments each `self.method(...)` of the class passes, by parameter."""
+    params = [a.arg for a in method.args.args[1:]]
+    bindings = []
+    for cls_node in classes:
+        for call in ast.walk(cls_node):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == method.name
+            ):
+                continue
+            pairs = list(zip(params, call.args, strict=False))
+            pairs += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
+            bound: dict[str, Any] = {}
+            for param, arg in pairs:
+                try:
+                    bound[param] = _evaluate(arg, namespace)
+                except Exception:  # a variable such as user_input
+                    continue
+            bindings.append(bound)
+    return bindings or [{}]
+
+
+def _subentry_flow_facts(cls: type) -> dict[str, Any]:
+    """Steps (with their fields), menus, error keys and abort reasons of a subentry flow."""
+    sources = _class_sources(cls)
+    classes = [node for node, _, _ in sources]
+    kind = getattr(cls, "kind", None)
+    steps: dict[str, set[str]] = {}
+    menus: dict[str, set[str]] = {}
+    errors: set[str] = set()
+    aborts: set[str] = set()
+    for cls_node, namespace, functions in sources:
+        for method in cls_node.body:
+            if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for call in ast.walk(method):
+                if not isinstance(call, ast.Call):
+                    continue
+                name = _call_name(call)
+                if name == "async_update_and_abort":
+                    aborts.add("reconfigure_successful")
+                elif name == "async_abort":
+                    aborts |= _string_values(_keyword(call, "reason") or call.args[0])
+                elif name == "async_show_menu":
+                    step = _keyword(call, "step_id")
+                    options = _keyword(call, "menu_options")
+                    assert step is not None
+                    assert options is not None
+                    for step_id in _string_values(step):
+                        menus[step_id] = set(_evaluate(options, namespace))
+                elif name == "async_show_form":
+                    errors |= _form_errors(call, method, kind, namespace, functions)
+                    for bound in _call_bindings(method, classes, namespace):
+                        local = _local_namespace(method, {**namespace, "self": cls, **bound})
+                        step = _keyword(call, "step_id")
+                        assert step is not None
+                        step_ids = _string_values(step) or {str(_evaluate(step, local))}
+                        schema_node = _keyword(call, "data_schema")
+                        fields: set[str] = set()
+                        if schema_node is not None:
+                            if (
+                                isinstance(schema_node, ast.Call)
+                                and _call_name(schema_node) == "add_suggested_values_to_schema"
+                            ):
+                                schema_node = schema_node.args[0]
+                            fields = {str(key) for key in _evaluate(schema_node, local).schema}
+                        for step_id in step_ids:
+                            steps[step_id] = fields
+    return {"steps": steps, "menus": menus, "errors": errors, "aborts": aborts}
+
+
+def _form_errors(
+    call: ast.Call,
+    method: FunctionNode,
+    kind: str | None,
+    namespace: dict[str, Any],
+    functions: dict[str, FunctionNode],
+) -> set[str]:
+    """The keys the `errors=` dict of a form can hold, whatever the dict is called."""
+    passed = _keyword(call, "errors")
+    if passed is None:
+        return set()
+    assert isinstance(passed, ast.Name), f"{method.name}: errors= is not a variable"
+    keys = _keys_put_in_dicts(method, kind, namespace, functions, passed.id)
+    for node in ast.walk(method):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == passed.id for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and _call_name(node.value) in functions
+        ):
+            keys |= _keys_put_in_dicts(
+                functions[_call_name(node.value)], kind, namespace, functions
+            )
+    return keys
+
+
+@pytest.mark.parametrize("subentry_type", sorted(_subentry_flows()))
+def test_subentry_flow_is_translated(subentry_type: str) -> None:
+    """Every step, menu, field, error and abort reason of a subentry flow has its string."""
+    cls = _subentry_flows()[subentry_type]
+    facts = _subentry_flow_facts(cls)
+    strings = _strings()["config_subentries"].get(subentry_type)
+    assert strings is not None, f"config_subentries.{subentry_type}"
+    assert strings.get("entry_type"), f"config_subentries.{subentry_type}.entry_type"
+    initiate = {"user"} | ({"reconfigure"} if hasattr(cls, "async_step_reconfigure") else set())
+    assert set(strings.get("initiate_flow", {})) == initiate
+    shown = set(facts["steps"]) | set(facts["menus"])
+    assert shown, f"no step found in {cls.__name__}"
+    assert set(strings["step"]) == shown
+    for step_id, fields in facts["steps"].items():
+        step = strings["step"][step_id]
+        assert step.get("title"), f"{subentry_type}.{step_id}.title"
+        assert set(step.get("data", {})) == fields, f"{subentry_type} step {step_id}"
+        assert set(step.get("data_description", {})) <= fields, f"{subentry_type} step {step_id}"
+    for step_id, options in facts["menus"].items():
+        assert set(strings["step"][step_id].get("menu_options", {})) == options, step_id
+    assert facts["errors"], f"no error key found in {cls.__name__}"
+    assert sorted(facts["errors"] - set(strings.get("error", {}))) == [], "untranslated"
+    assert sorted(set(strings.get("error", {})) - facts["errors"]) == [], "never shown"
+    assert sorted(facts["aborts"] - set(strings.get("abort", {}))) == []
+
+
+def test_no_stale_subentry_types() -> None:
+    """strings.json describes no subentry type the config flow does not offer."""
+    assert set(_strings()["config_subentries"]) == set(_subentry_flows())
+
+
+# -- (g) exceptions raised for users ---------------------------------------------------------
+
+TRANSLATED_ERRORS = {
+    "HomeAssistantError",
+    "ServiceValidationError",
+    "ConfigEntryError",
+    "ConfigEntryNotReady",
+    "ConfigEntryAuthFailed",
+    "UpdateFailed",
+}
+
+
+def _raised_translations() -> list[tuple[str, str, set[str] | None]]:
+    """(where, translation_key, placeholder names or None) of every translated error raised."""
+    found = []
+    for path in _python_files():
+        for node in ast.walk(_tree(path)):
+            if not (isinstance(node, ast.Call) and _call_name(node) in TRANSLATED_ERRORS):
+                continue
+            key = _keyword(node, "translation_key")
+            if key is None:
+                continue
+            where = f"{path.relative_to(INTEGRATION)}:{node.lineno}"
+            namespace = vars(_module(path))
+            domain = _keyword(node, "translation_domain")
+            assert domain is not None, f"{where}: translation_key without translation_domain"
+            assert _evaluate(domain, namespace) == _strings_domain(), where
+            placeholders = _keyword(node, "translation_placeholders")
+            names = (
+                {str(k.value) for k in placeholders.keys if isinstance(k, ast.Constant)}
+                if isinstance(placeholders, ast.Dict)
+                else None
+            )
+            found.append((where, str(_evaluate(key, namespace)), names))
+    return found
+
+
+def _strings_domain() -> str:
+    return str(_load(INTEGRATION / "manifest.json")["domain"])
+
+
+def test_raised_errors_are_translated() -> None:
+    """Every translation_key raised exists under `exceptions` and uses the placeholders given."""
+    raised = _raised_translations()
+    assert raised, "no translated error found in the package"
+    exceptions = _strings().get("exceptions", {})
+    for where, key, names in raised:
+        assert key in exceptions, f"{where}: exceptions.{key}"
+        message = exceptions[key].get("message")
+        assert message, f"{where}: exceptions.{key}.message"
+        if names is not None:
+            used = _placeholders(message)
+            assert used == names, f"{where}: exceptions.{key} uses {used}, code gives {names}"
+
+
+# -- (h) actions -----------------------------------------------------------------------------
+
+
+def _services_yaml() -> dict[str, Any]:
+    from homeassistant.util.yaml import load_yaml_dict
+
+    return dict(load_yaml_dict(str(INTEGRATION / "services.yaml")))
+
+
+def _registered_services() -> set[str]:
+    """The actions the package registers (`hass.services.async_register(DOMAIN, NAME, ...)`)."""
+    names: set[str] = set()
+    for path in _python_files():
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.Call) and _call_name(node) == "async_register":
+                names.add(str(_evaluate(node.args[1], vars(_module(path)))))
+    return names
+
+
+def test_services_are_described() -> None:
+    """Every action is in services.yaml, named and described with its fields, and has an icon."""
+    described = _services_yaml()
+    assert set(described) == _registered_services()
+    strings = _strings().get("services", {})
+    icons = _load(INTEGRATION / "icons.json").get("services", {})
+    assert set(strings) == set(described), "services in strings.json"
+    assert set(icons) == set(described), "services in icons.json"
+    for service, spec in described.items():
+        text = strings[service]
+        assert text.get("name"), f"services.{service}.name"
+        assert text.get("description"), f"services.{service}.description"
+        fields = set((spec or {}).get("fields", {}))
+        assert set(text.get("fields", {})) == fields, f"services.{service}.fields"
+        for field in fields:
+            assert text["fields"][field].get("name"), f"services.{service}.fields.{field}.name"
+            assert text["fields"][field].get("description"), f"{service}.{field}.description"
+        assert icons[service].get("service"), f"icons: services.{service}"

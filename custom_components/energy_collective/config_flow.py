@@ -26,9 +26,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
+    PERCENTAGE,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     UnitOfPower,
+    UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -616,6 +618,14 @@ TEXT_KEYS = {
     CONF_WINDOW_END,
 }
 
+# The planner reads these sensors as they are: each must measure in the unit it expects
+MEASURED_UNITS = {
+    CONF_SOC_ENTITY: PERCENTAGE,
+    CONF_EV_SOC_ENTITY: PERCENTAGE,
+    CONF_POWER_ENTITY: UnitOfPower.WATT,
+    CONF_TEMPERATURE_ENTITY: UnitOfTemperature.CELSIUS,
+}
+
 
 def device_problems(
     hass: HomeAssistant,
@@ -636,8 +646,15 @@ def device_problems(
     ):
         problems[CONF_NAME] = "name_exists"
     for key in ENTITY_KEYS & set(user_input):
-        if user_input[key] and hass.states.get(user_input[key]) is None:
+        if not user_input[key]:
+            continue
+        state = hass.states.get(user_input[key])
+        if state is None:
             problems[key] = "entity_missing"
+        elif key in MEASURED_UNITS and (
+            state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) != MEASURED_UNITS[key]
+        ):
+            problems[key] = "wrong_unit"
     if kind == SUBENTRY_BATTERY:
         select = user_input.get(CONF_MODE_SELECT)
         if not user_input.get(CONF_POWER_NUMBER) and not select:
@@ -645,10 +662,11 @@ def device_problems(
         elif select and (state := hass.states.get(select)) is not None:
             options = state.attributes.get("options", [])
             for key in (CONF_OPTION_CHARGE, CONF_OPTION_DISCHARGE, CONF_OPTION_IDLE):
-                if (option := user_input.get(key)) and option not in options:
+                # compared as stored: device_data() strips the texts
+                if (option := str(user_input.get(key) or "").strip()) and option not in options:
                     problems[key] = "unknown_option"
             if not user_input.get(CONF_POWER_NUMBER) and not all(
-                user_input.get(k)
+                str(user_input.get(k) or "").strip()
                 for k in (CONF_OPTION_CHARGE, CONF_OPTION_DISCHARGE, CONF_OPTION_IDLE)
             ):
                 problems["base"] = "options_required"

@@ -6,12 +6,13 @@ from datetime import datetime, time
 
 from homeassistant.components.datetime import DateTimeEntity, DateTimeEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .agents.devices import next_time_of_day
 from .collective import EnergyCollectiveConfigEntry
-from .const import CONF_DEPARTURE, SUBENTRY_APPLIANCE, SUBENTRY_EV
+from .const import CONF_DEPARTURE, DOMAIN, SUBENTRY_APPLIANCE, SUBENTRY_EV
 from .entity import ManagedDeviceEntity
 
 PARALLEL_UPDATES = 0
@@ -56,5 +57,11 @@ class DeviceDateTime(ManagedDeviceEntity, DateTimeEntity):
             self.runtime.departure = value
             self.coordinator.async_save()
         else:
+            if value <= dt_util.utcnow():
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="finish_in_past",
+                    translation_placeholders={"device": self.cfg.name},
+                )
             self.coordinator.request_run(self.subentry_id, value, None)
         await self.coordinator.async_refresh()

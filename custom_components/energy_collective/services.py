@@ -13,7 +13,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
@@ -80,8 +80,11 @@ def _device(hass: HomeAssistant, device_id: str) -> tuple[EnergyCollectiveConfig
             if entry is None or entry.domain != DOMAIN:
                 continue
             for subentry_id in subentries:
-                if subentry_id is not None:
-                    return _entry(hass, entry_id), subentry_id
+                if subentry_id is None:
+                    continue  # the home's own devices (its agents)
+                home = _entry(hass, entry_id)
+                if subentry_id in home.runtime_data.planner.configs:
+                    return home, subentry_id
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="device_not_found",
@@ -155,8 +158,8 @@ async def _set_override(call: ServiceCall) -> None:
         result = await entry.runtime_data.dispatcher.async_command(
             subentry_id, _override_action(entry, subentry_id, state), reason="override"
         )
-        if not result.ok:
-            raise ServiceValidationError(
+        if not result.ok:  # the device failed, not the caller: no validation error
+            raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_failed",
                 translation_placeholders={
