@@ -10,6 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.energy_collective.const import (
@@ -187,15 +188,25 @@ async def start_home(
     return entry
 
 
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    """Move the clock on minute by minute, letting every timer and executor job run."""
-    left = delta
-    while left > timedelta(0):
-        tick = min(left, timedelta(minutes=1))
-        freezer.tick(tick)
+async def advance(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    delta: timedelta,
+    tick: timedelta = timedelta(minutes=1),
+) -> None:
+    """Move the clock on tick by tick, letting every timer and executor job run.
+
+    Ticks end on whole multiples of `tick` (local wall time), so a coarse tick still lands on
+    every step boundary of the plan.
+    """
+    end = dt_util.utcnow() + delta
+    while (now := dt_util.utcnow()) < end:
+        local = dt_util.as_local(now)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        into = (local - midnight) % tick
+        freezer.tick(min(end - now, tick - into))
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
-        left -= tick
 
 
 def value(hass: HomeAssistant, entity_id: str) -> float:

@@ -36,6 +36,7 @@ PLATFORMS: Final = (
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.WATER_HEATER,
     Platform.WEATHER,
 )
 STORAGE_VERSION: Final = 1

@@ -51,6 +51,9 @@ COUNTERS: Final = (
     *APPLIANCES,
 )
 
+WATER_TARGET_MIN_C: Final = 30.0
+WATER_TARGET_MAX_C: Final = 75.0
+WATER_BOOST_K: Final = 0.5
 _WATER_WH_PER_K_PER_LITRE: Final = 4186.0 / 3600.0  # 1 kg of water
 _MAINS_WATER_C: Final = 10.0
 _ROOM_C: Final = 20.0
@@ -136,6 +139,8 @@ class HomeState:
     water_temp_c: float = 55.0
     water_heater_enabled: bool = True
     water_heating: bool = False
+    water_target_c: float | None = None
+    """The thermostat's target set through the water heater entity (None: the site's)."""
     pool_pump_on: bool = False
     program_started: dict[str, datetime] = field(default_factory=dict)
     energy_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0.0))
@@ -749,6 +754,24 @@ class SimulatedHome:
             raise ValueError(f"unknown appliance {name!r}")
         self.refresh()
 
+    @property
+    def water_target_c(self) -> float:
+        """The water heater's thermostat target, °C."""
+        target = self.state.water_target_c
+        return self.site.water_setpoint_c if target is None else target
+
+    def set_water_target(self, celsius: float) -> None:
+        """Set the thermostat's target (°C, clamped to 30 … 75).
+
+        A target above the tank's temperature starts heating at once (a boost), as a real
+        thermostat does when it is turned up; below it, the element stops.
+        """
+        st = self.state
+        st.water_target_c = max(WATER_TARGET_MIN_C, min(WATER_TARGET_MAX_C, float(celsius)))
+        if st.water_heater_enabled:
+            st.water_heating = st.water_temp_c < st.water_target_c - WATER_BOOST_K
+        self.refresh()
+
     def appliance_on(self, name: str) -> bool:
         """Switch state of an appliance."""
         if name in PROGRAM_APPLIANCES:
@@ -833,9 +856,10 @@ class SimulatedHome:
         mid = start + dt / 2
 
         # thermostat of the water heater, decided at the start of the step
-        if not st.water_heater_enabled or st.water_temp_c >= s.water_setpoint_c:
+        target = self.water_target_c
+        if not st.water_heater_enabled or st.water_temp_c >= target:
             st.water_heating = False
-        elif st.water_temp_c <= s.water_setpoint_c - s.water_hysteresis_k:
+        elif st.water_temp_c <= target - s.water_hysteresis_k:
             st.water_heating = True
         # programmes that have ended switch themselves off
         for name, started in list(st.program_started.items()):

@@ -28,13 +28,16 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_change
 from homeassistant.util import dt as dt_util
 
 from ..const import (
     CONF_CHARGE_SWITCH,
     CONF_CURRENT_NUMBER,
     CONF_EV_SOC_ENTITY,
+    CONF_MIN_CURRENT_A,
+    CONF_MIN_OFF_MIN,
+    CONF_MIN_ON_MIN,
     CONF_MODE_SELECT,
     CONF_OPTION_CHARGE,
     CONF_OPTION_DISCHARGE,
@@ -59,7 +62,7 @@ from ..const import (
 )
 from ..engine.model import Device
 from ..engine.safety import DeviceState, check_command
-from .devices import DeviceConfig, build_device, state_on, state_value
+from .devices import DeviceConfig, build_device, nominal_power, state_on, state_value
 from .planner import PlannerCoordinator, plan_index
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,7 +112,10 @@ class Dispatcher:
         )
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS_S
         self._contexts: set[str] = set()
-        self._commanded: dict[str, Any] = {}
+        self._commanded: dict[str, tuple[Any, str | None]] = {}
+        """Entity id -> the value (of the attribute, if any) last commanded."""
+        self._switched: dict[str, datetime] = {}
+        """Subentry id -> when the dispatcher last switched the device on or off."""
         self._lock = asyncio.Lock()
         self.last_results: dict[str, CommandResult] = {}
 
@@ -118,7 +124,12 @@ class Dispatcher:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Dispatch after every new plan; watch the controlled entities for manual changes."""
-        unsubs = [self.planner.async_add_listener(self._plan_updated)]
+        unsubs = [
+            self.planner.async_add_listener(self._plan_updated),
+            # once a minute too: a command refused a moment ago (no headroom, a minimum
+            # on/off time) is tried again without waiting for the next plan
+            async_track_time_change(self.hass, self._minute, second=30),
+        ]
         controlled = [e for cfg in self.planner.configs.values() for e in cfg.control_entities]
         if controlled:
             unsubs.append(async_track_state_change_event(self.hass, controlled, self._changed))
@@ -134,6 +145,10 @@ class Dispatcher:
     def advisory(self) -> bool:
         """True when the home publishes its plan but commands nothing."""
         return not self.planner.automatic or self.planner.mode == MODE_MANUAL
+
+    @callback
+    def _minute(self, _now: datetime) -> None:
+        self._plan_updated()
 
     @callback
     def _plan_updated(self) -> None:
@@ -152,7 +167,8 @@ class Dispatcher:
             STATE_UNKNOWN,
         ):
             return
-        if entity_id not in self._commanded or self._matches(entity_id, self._commanded[entity_id]):
+        commanded = self._commanded.get(entity_id)
+        if commanded is None or self._matches(entity_id, *commanded):
             return
         for subentry_id, cfg in self.planner.configs.items():
             if entity_id not in cfg.control_entities or cfg.kind == SUBENTRY_APPLIANCE:
@@ -196,11 +212,16 @@ class Dispatcher:
         return Action(on=power > 1.0, power_w=power)
 
     async def async_dispatch(self) -> None:
-        """Command every managed device as the plan wants it now."""
+        """Command every managed device as the plan wants it now.
+
+        Commands that lower the home's import (a battery discharging, a load switched off) go
+        first, so that the import headroom the later ones are checked against includes them.
+        """
         if self.advisory or self.planner.data.plan is None:
             return
         now = dt_util.utcnow()
         async with self._lock:
+            todo: list[tuple[float, str, Action]] = []
             for subentry_id, cfg in list(self.planner.configs.items()):
                 rt = self.planner.runtime[subentry_id]
                 if not rt.managed or rt.overridden(now):
@@ -208,7 +229,50 @@ class Dispatcher:
                 action = self.wanted(subentry_id, now)
                 if action is None or self._in_state(cfg, action):
                     continue
+                if self._held(subentry_id, cfg, action.on, now):
+                    continue
+                raised = (action.power_w if action.on else 0.0) - self._draw(cfg)
+                todo.append((raised, subentry_id, action))
+            for _, subentry_id, action in sorted(todo, key=lambda item: item[0]):
                 await self.async_command(subentry_id, action, reason="plan")
+
+    def _draw(self, cfg: DeviceConfig) -> float:
+        """What a device draws from the home now, as far as its entities tell, W."""
+        if cfg.kind == SUBENTRY_BATTERY:
+            return state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0
+        if state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
+            return nominal_power(cfg, self.planner.runtime[cfg.subentry_id])
+        return 0.0
+
+    def _held(self, subentry_id: str, cfg: DeviceConfig, on: bool, now: datetime) -> bool:
+        """True while the device's minimum on or off time forbids switching it to `on`.
+
+        The dispatcher keeps its own timer (the last switching it sent, and the last change
+        the planner saw): a plan that flip-flops never toggles a device faster than allowed,
+        whatever the safety check is told.
+        """
+        if cfg.kind in (SUBENTRY_BATTERY, SUBENTRY_APPLIANCE):
+            return False
+        current = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
+        if current is None or current == on:
+            return False
+        changes = [when for when in [self._switched.get(subentry_id)] if when is not None]
+        if (last := self.planner.runtime[subentry_id].last_change) is not None:
+            changes.append(last)
+        if not changes:
+            return False
+        since = now - max(changes)
+        minimum = cfg.num(CONF_MIN_ON_MIN) if current else cfg.num(CONF_MIN_OFF_MIN)
+        if since < timedelta(minutes=minimum):
+            _LOGGER.debug(
+                "%s stays %s: switched %s ago, minimum %g min",
+                cfg.name,
+                "on" if current else "off",
+                since,
+                minimum,
+            )
+            return True
+        return False
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -303,38 +367,70 @@ class Dispatcher:
         )
 
     def _headroom(self, cfg: DeviceConfig) -> float | None:
-        snapshot = self.planner.collector.data
-        if snapshot is None or snapshot.grid_power_w is None:
+        """How much more this device may draw before the home imports beyond its limit, W.
+
+        The grid is read live (not from the last snapshot), so the commands sent a moment ago
+        count; an export (a discharging battery, PV) adds to the headroom, as it does on the
+        meter.
+        """
+        collector = self.planner.collector
+        grid = collector._grid_power(dt_util.utcnow())  # the live reading, not the snapshot
+        if grid is None:
             return None
         limit = self.planner.grid_limit_w or self.planner.default_grid_limit_w
-        own = 0.0
-        if cfg.kind == SUBENTRY_BATTERY:
-            own = max(0.0, state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0)
-        elif state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
-            from .devices import nominal_power
+        return limit - grid + self._draw(cfg)
 
-            own = nominal_power(cfg, self.planner.runtime[cfg.subentry_id])
-        return limit - max(0.0, snapshot.grid_power_w) + own
+    def _fit(self, cfg: DeviceConfig, action: Action, headroom: float) -> Action | None:
+        """The largest command within the import headroom, or None when none is useful."""
+        if cfg.kind == SUBENTRY_BATTERY and action.power_w > 0:
+            power = float(int(max(0.0, headroom)))
+            return Action(on=power >= IDLE_W, power_w=power)
+        if cfg.kind == SUBENTRY_EV and cfg.entity(CONF_CURRENT_NUMBER):
+            unit = cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
+            amps = int(headroom // unit)
+            if amps >= cfg.num(CONF_MIN_CURRENT_A, 6):
+                return Action(on=True, power_w=amps * unit)
+        return None
+
+    def _check(
+        self, subentry_id: str, cfg: DeviceConfig, action: Action
+    ) -> tuple[Action, tuple[str, ...]]:
+        """The command to send (reduced to the import headroom if need be) and what is wrong."""
+        device = self._device(subentry_id, cfg)
+        if device is None:
+            return action, ()
+        state = self._state(subentry_id, cfg)
+        headroom = self._headroom(cfg)
+
+        def violations(act: Action) -> list[Any]:
+            power = act.power_w if act.on or cfg.kind == SUBENTRY_BATTERY else 0.0
+            return check_command(device, power, state, import_headroom_w=headroom)
+
+        found = violations(action)
+        if found and headroom is not None and all(v.rule == "import_limit" for v in found):
+            reduced = self._fit(cfg, action, headroom)
+            if reduced is not None and not violations(reduced):
+                _LOGGER.debug(
+                    "%s: %.0f W reduced to %.0f W for the import limit",
+                    cfg.name,
+                    action.power_w,
+                    reduced.power_w,
+                )
+                return reduced, ()
+        return action, tuple(v.message for v in found)
 
     async def async_command(
         self, subentry_id: str, action: Action, *, reason: str
     ) -> CommandResult:
         """Check, send and verify one command to a device; the single path to devices."""
         cfg = self.planner.configs[subentry_id]
-        device = self._device(subentry_id, cfg)
-        if device is not None:
-            violations = check_command(
-                device,
-                action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0,
-                self._state(subentry_id, cfg),
-                import_headroom_w=self._headroom(cfg),
-            )
-            if violations:
-                messages = tuple(v.message for v in violations)
-                _LOGGER.info("Command to %s refused by the safety check: %s", cfg.name, messages)
-                result = CommandResult(ok=False, sent=False, violations=messages)
-                self.last_results[subentry_id] = result
-                return result
+        action, messages = self._check(subentry_id, cfg, action)
+        if messages:
+            _LOGGER.info("Command to %s refused by the safety check: %s", cfg.name, messages)
+            result = CommandResult(ok=False, sent=False, violations=messages)
+            self.last_results[subentry_id] = result
+            return result
+        before = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
         calls = self._calls(cfg, action)
         error: str | None = None
         attempts = 0
@@ -360,6 +456,8 @@ class Dispatcher:
         else:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             result = CommandResult(ok=True, sent=True, attempts=attempts)
+            if cfg.kind not in (SUBENTRY_BATTERY, SUBENTRY_APPLIANCE) and before != action.on:
+                self._switched[subentry_id] = dt_util.utcnow()
             if cfg.kind == SUBENTRY_APPLIANCE and action.on:
                 rt = self.planner.runtime[subentry_id]
                 rt.started_at = rt.started_at or dt_util.utcnow()
@@ -382,7 +480,7 @@ class Dispatcher:
             self._contexts.add(context.id)
             if len(self._contexts) > 200:
                 self._contexts = set(list(self._contexts)[-100:])
-            self._commanded[call.entity_id] = call.expect
+            self._commanded[call.entity_id] = (call.expect, call.attribute)
             try:
                 await self.hass.services.async_call(
                     call.domain,

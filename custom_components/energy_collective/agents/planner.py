@@ -72,7 +72,10 @@ from ..engine.model import (
     Plan,
     Problem,
     ProblemError,
+    plan_from_dict,
     plan_to_dict,
+    problem_from_dict,
+    problem_to_dict,
 )
 from .collector import CollectorCoordinator, planning_grid
 from .devices import (
@@ -117,6 +120,8 @@ class PlanResult:
     """Subentry id -> the device's name in the plan (devices in the problem only)."""
     explanations: tuple[Text, ...] = ()
     recommendations: tuple[Text, ...] = ()
+    restored: bool = False
+    """True for the plan read back from the store at start, until the first re-plan."""
 
     def device_plan_index(self, subentry_id: str, when: datetime) -> tuple[Any, int] | None:
         """The device plan of a subentry and the index of the step holding `when`."""
@@ -190,6 +195,10 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
             hass, PLANNER_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.planner"
         )
         self.data = PlanResult(plan=None, problem=None, computed_at=None)
+        self._use_restored = False
+        self._last_sample: datetime | None = None
+        self._planned_step: datetime | None = None
+        """The step during which the last plan was made."""
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -210,6 +219,40 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
             )
         except Exception:
             self._translations = {}
+        self._restore(stored, dt_util.utcnow())
+
+    def _restore(self, stored: Mapping[str, Any], now: datetime) -> None:
+        """Take the saved plan back while it still covers now (the first update keeps it)."""
+        if not stored.get("plan"):
+            return
+        try:
+            plan = plan_from_dict(stored["plan"])
+            problem = problem_from_dict(stored["problem"]) if stored.get("problem") else None
+            computed = dt_util.parse_datetime(str(stored.get("computed_at") or ""))
+        except (KeyError, TypeError, ValueError) as err:
+            _LOGGER.debug("The saved plan is not read back: %s", err)
+            return
+        if plan_index(plan, now) is None:
+            return
+        planned = {d.name for d in plan.devices}
+        names = {
+            str(k): str(v)
+            for k, v in stored.get("names", {}).items()
+            if k in self.configs and v in planned
+        }
+        result = PlanResult(
+            plan=plan,
+            problem=problem,
+            computed_at=computed,
+            names=names,
+            explanations=self._explanations(plan),
+            recommendations=self._recommendations(problem, plan) if problem else (),
+            restored=True,
+        )
+        self.data = result
+        if plan.status != "fallback":
+            self.last_good = result
+        self._use_restored = True
 
     def _store_data(self) -> dict[str, Any]:
         return {
@@ -220,6 +263,9 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
             "realised": self.realised,
             "devices": {k: rt.as_dict() for k, rt in self.runtime.items()},
             "plan": plan_to_dict(self.data.plan) if self.data.plan else None,
+            "problem": problem_to_dict(self.data.problem) if self.data.problem else None,
+            "names": dict(self.data.names),
+            "computed_at": self.data.computed_at.isoformat() if self.data.computed_at else None,
         }
 
     @callback
@@ -249,6 +295,9 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         ]
         if watched:
             unsubs.append(async_track_state_change_event(self.hass, watched, self._watched))
+        if self.data.restored:
+            # the sources may still be loading: re-plan a little later, not on half the data
+            self.hass.async_create_task(self.async_request_refresh())
 
         @callback
         def _stop() -> None:
@@ -257,10 +306,16 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
 
         return _stop
 
-    async def _async_minute(self, now: datetime) -> None:
+    def _step_start(self, now: datetime) -> datetime:
+        local = dt_util.as_local(now).replace(second=0, microsecond=0)
+        return local - timedelta(minutes=(local.hour * 60 + local.minute) % self.step_minutes)
+
+    async def _async_minute(self, _fired: datetime) -> None:
+        # the clock, not the time the timer was due: a late timer (a busy loop) must neither
+        # miss a step boundary nor re-plan at a stale one
+        now = dt_util.utcnow()
         self.sample(now)
-        local = dt_util.as_local(now)
-        if (local.hour * 60 + local.minute) % self.step_minutes == 0:
+        if self._step_start(now) != self._planned_step:
             await self.async_refresh()
 
     @callback
@@ -269,6 +324,9 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         prices = snapshot.import_prices
         end = prices.end if prices is not None else None
         if end is not None and self._price_end is not None and end > self._price_end:
+            self.hass.async_create_task(self.async_request_refresh())
+        elif self.data.plan is None and (prices is not None or snapshot.import_price is not None):
+            # no plan yet (no price was known when Home Assistant started): plan now it is
             self.hass.async_create_task(self.async_request_refresh())
         self._price_end = end
         if self._forecast_error(snapshot.time, snapshot.load_power_w):
@@ -360,12 +418,19 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
     def sample(self, now: datetime) -> None:
         """Once a minute: cycles, run time, comfort, realised cost and overrides."""
         snapshot = self.collector.data
+        # the time since the last sample (a minute, unless the loop was late), at most a step
+        elapsed = 60.0
+        if self._last_sample is not None:
+            gap = (now - self._last_sample).total_seconds()
+            elapsed = min(max(gap, 0.0), self.step_minutes * 60.0)
+        self._last_sample = now
         if snapshot.grid_power_w is not None:
             grid = snapshot.grid_power_w
             price = snapshot.import_price if grid > 0 else snapshot.export_price
             if price is not None:
                 day = dt_util.as_local(now).date().isoformat()
-                self.realised = {day: self.realised.get(day, 0.0) + grid / 60000 * price}
+                kwh = grid / 1000 * elapsed / 3600
+                self.realised = {day: self.realised.get(day, 0.0) + kwh * price}
         on_step = (dt_util.as_local(now).minute % self.step_minutes) == 0
         for subentry_id, cfg in self.configs.items():
             rt = self.runtime[subentry_id]
@@ -386,7 +451,7 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
                 first, _ = window(now, cfg.data.get("window_start"), cfg.data.get("window_end"))
                 if rt.window_start != first:
                     rt.window_start, rt.ran_s = first, 0.0
-                rt.ran_s += 60.0
+                rt.ran_s += elapsed
             elif cfg.kind == SUBENTRY_EV and rt.departure is not None and now >= rt.departure:
                 self._ev_left(subentry_id, cfg, now)
             elif cfg.kind == SUBENTRY_THERMAL and on_step:
@@ -499,6 +564,11 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
 
     async def _async_update_data(self) -> PlanResult:
         now = dt_util.utcnow()
+        self._planned_step = self._step_start(now)
+        if self._use_restored:
+            # the first update after a restart publishes the saved plan as it was
+            self._use_restored = False
+            return self.data
         try:
             problem, names = self.build_problem(now)
         except ProblemError as err:

@@ -916,3 +916,90 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 def problem_to_dict(problem: Problem) -> dict[str, Any]:
     """The problem as JSON-ready data that `problem_from_dict` reads back."""
     return cast(dict[str, Any], _jsonable(problem))
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    return tuple(math.nan if v is None else float(v) for v in values)
+
+
+def _opt_floats(values: Any) -> tuple[float, ...] | None:
+    return None if values is None else _floats(values)
+
+
+def _time(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ProblemError(f"{value!r} has no UTC offset")
+    return parsed
+
+
+def _costs(d: Mapping[str, Any]) -> Costs:
+    return Costs(
+        **{f.name: math.nan if d.get(f.name) is None else float(d[f.name]) for f in fields(Costs)}
+    )
+
+
+def plan_from_dict(d: Mapping[str, Any]) -> Plan:
+    """Inverse of `plan_to_dict` (the derived `times` are ignored).
+
+    A non-finite number, written as null, reads back as NaN (None where the field may be
+    None). Raises ProblemError (a ValueError) or KeyError on data that is not a plan.
+    """
+    devices = tuple(
+        DevicePlan(
+            name=str(dev["name"]),
+            kind=str(dev["kind"]),
+            power_w=_floats(dev["power_w"]),
+            on=None if dev.get("on") is None else tuple(bool(v) for v in dev["on"]),
+            start_step=None if dev.get("start_step") is None else int(dev["start_step"]),
+            start=None if dev.get("start") is None else _time(dev["start"]),
+            soc=_opt_floats(dev.get("soc")),
+            energy_kwh=_opt_floats(dev.get("energy_kwh")),
+            temperature_c=_opt_floats(dev.get("temperature_c")),
+        )
+        for dev in d["devices"]
+    )
+    baseline = d.get("baseline_costs")
+    gap = d.get("mip_gap")
+    savings = d.get("savings")
+    return Plan(
+        start=_time(d["start"]),
+        step=timedelta(minutes=float(d["step_minutes"])),
+        n_steps=int(d["n_steps"]),
+        status=d["status"],
+        solver=str(d["solver"]),
+        import_w=_floats(d["import_w"]),
+        export_w=_floats(d["export_w"]),
+        curtailed_w=_floats(d["curtailed_w"]),
+        unserved_w=_floats(d["unserved_w"]),
+        devices=devices,
+        costs=_costs(d["costs"]),
+        shortfalls=tuple(
+            Shortfall(
+                device=str(s["device"]),
+                requirement=str(s["requirement"]),
+                amount=float(s["amount"]),
+                unit=str(s["unit"]),
+                penalty=float(s["penalty"]),
+            )
+            for s in d.get("shortfalls", ())
+        ),
+        baseline_costs=None if baseline is None else _costs(baseline),
+        savings=None if savings is None else float(savings),
+        marginal_price=_opt_floats(d.get("marginal_price")),
+        explanations=tuple(
+            Explanation(
+                device=str(e["device"]),
+                key=str(e["key"]),
+                params=dict(e.get("params", {})),
+                text=str(e["text"]),
+            )
+            for e in d.get("explanations", ())
+        ),
+        mode=d.get("mode", "cost"),
+        currency=str(d.get("currency", "EUR")),
+        build_time_s=float(d.get("build_time_s", 0.0)),
+        solve_time_s=float(d.get("solve_time_s", 0.0)),
+        mip_gap=None if gap is None else float(gap),
+        message=str(d.get("message", "")),
+    )
