@@ -75,6 +75,10 @@ POLICY_ORDER = ("baseline", "optimizer", "perfect")
 # ----------------------------------------------------------------------------------------------
 
 
+KEPT_START = "<!-- speed benchmarks -->"
+KEPT_END = "<!-- /speed benchmarks -->"
+
+
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -540,7 +544,14 @@ def write_results(
         "baseline) and the power of the appliances the plans ran.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    # the speed benchmarks keep their latest lines in a section of their own: carry it over
+    kept = ""
+    if path.exists():
+        previous = path.read_text(encoding="utf-8")
+        start, end = previous.find(KEPT_START), previous.find(KEPT_END)
+        if 0 <= start < end:
+            kept = previous[start : end + len(KEPT_END)] + "\n"
+    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
