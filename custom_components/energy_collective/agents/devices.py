@@ -253,8 +253,14 @@ def build_device(
     now: datetime,
     *,
     n_steps: int,
+    step: timedelta | None = None,
 ) -> Device | None:
-    """The engine device for one subentry now, or None when it has nothing to plan."""
+    """The engine device for one subentry now, or None when it has nothing to plan.
+
+    With `step` given, a car is planned to be ready one step before it leaves whenever there is
+    time for that: a plan made late in a step, or a step that charges less than planned, still
+    leaves a step to catch up in before departure.
+    """
     if cfg.kind == SUBENTRY_BATTERY:
         soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
         if soc is None:
@@ -286,7 +292,10 @@ def build_device(
                 need = max(0.0, (target - soc) / 100 * capacity)
             else:
                 need = cfg.num(CONF_SESSION_KWH, 10.0)
-            sessions = (EVSession(plug_in=now, departure=departure, energy_kwh=need),)
+            ready_by = departure
+            if step is not None and departure - step > now + step:
+                ready_by = departure - step
+            sessions = (EVSession(plug_in=now, departure=ready_by, energy_kwh=need),)
         has_current = cfg.entity(CONF_CURRENT_NUMBER) is not None
         max_w = cfg.num(CONF_MAX_CURRENT_A, 16) * unit
         return EVCharger(

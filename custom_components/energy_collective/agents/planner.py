@@ -540,7 +540,7 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
                     for i in range(held):
                         base[i] += power
                 continue
-            device = build_device(self.hass, cfg, rt, now, n_steps=n)
+            device = build_device(self.hass, cfg, rt, now, n_steps=n, step=step)
             if device is not None:
                 devices.append(device)
                 names[subentry_id] = device.name
