@@ -181,7 +181,8 @@ async def test_departure_and_finish_by(hass: HomeAssistant, freezer: FrozenDateT
     )
     assert datetime.fromisoformat(_state(hass, DEPARTURE)) == leave
     car = _device(entry, "Car")
-    assert car.sessions[0].departure == leave
+    # the plan has the car ready one 15-minute planning step before it leaves
+    assert car.sessions[0].departure == leave - timedelta(minutes=15)
 
     # a cycle cannot be asked to be done in the past
     with pytest.raises(ServiceValidationError) as err:
