@@ -20,9 +20,10 @@ gets, per origin, the next day's forecast from:
   2024-02-28 .. 2025-02-27, the same data as `emhass_household/load_pv_30min.csv`), converts it
   to the configured time zone, averages all days of the same month and weekday as the forecast
   day time of day by time of day, and multiplies by `maximum_power_from_grid / 9000` (1 with
-  the default 9000 W). The CSV copy of that data stands in for the pickle, which the PyPI wheel
-  does not ship. Days are looked up by local wall-clock time (the home's grid may have 24 h
-  windows crossing a DST change, where EMHASS would intersect tz-aware timestamps).
+  the default 9000 W). The CSV copy of that data stands in for that bundled file, which the
+  PyPI wheel does not ship and which is never loaded here. Days are looked up by local
+  wall-clock time (the home's grid may have 24 h windows crossing a DST change, where
+  EMHASS would intersect tz-aware timestamps).
 - ``typical_wallclock``: the same profile without the time-zone conversion, i.e. the French
   household's local time of day mapped onto the home's local time of day (equal to ``typical``
   for a home in Europe/Paris).

@@ -60,6 +60,9 @@ from custom_components.energy_collective.engine.backtest import (  # noqa: E402
     replay,
     savings_percent,
 )
+from custom_components.energy_collective.engine.backtest import (  # noqa: E402
+    month_windows as backtest_month_windows,
+)
 
 PRICE_SHIFT = timedelta(weeks=417)
 IMPORT_ADDER_EUR = 0.20
@@ -264,17 +267,7 @@ def scenario(key: str, index: int) -> dict[str, Any]:
 def month_windows(series: SeriesTable, tz: Any, days: int) -> list[tuple[int, int]]:
     """Row ranges of the first `days` days of every whole month in the series."""
     local = [t.astimezone(tz) for t in series.times]
-    windows: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, t in enumerate(local):
-        inside = t.day <= days
-        if inside and start is None:
-            start = i
-        elif not inside and start is not None:
-            windows.append((start, i))
-            start = None
-    if start is not None:
-        windows.append((start, len(local)))
+    windows = backtest_month_windows(local, days)
     # a month must start in the series (no partial first month)
     return [(a, b) for a, b in windows if local[a].day == 1 and local[a].hour == 0]
 

@@ -372,7 +372,7 @@ def emhass_text() -> str:
 - EMHASS typical: EMHASS's default `get_load_forecast(method="typical")`. It does **not** use
   the home's history. It reads EMHASS's bundled `data/long_train_data.pkl` (one French
   household, 2024-02-28 .. 2025-02-27, the data behind `emhass_household/load_pv_30min.csv`,
-  whose `load_w` column stands in for the pickle here: the PyPI wheel does not ship it),
+  whose `load_w` column stands in for that bundled file, which is never loaded here),
   converts it to the configured time zone, takes every day of the same month and weekday as
   the forecast day, averages them time of day by time of day (`get_typical_load_forecast`) and
   multiplies by `maximum_power_from_grid / 9000` (1 with the default 9000 W, used here).

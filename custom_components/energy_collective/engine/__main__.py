@@ -137,27 +137,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _month_windows(times: Sequence[Any], days: int) -> list[tuple[int, int]]:
-    """Row ranges of the first `days` days of every month in the series."""
-    windows: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, t in enumerate(times):
-        inside = t.day <= days
-        if inside and start is None:
-            start = i
-        elif not inside and start is not None:
-            windows.append((start, i))
-            start = None
-    if start is not None:
-        windows.append((start, len(times)))
-    return windows
-
-
 def cmd_backtest(args: argparse.Namespace) -> int:
     from .backtest import (
         HomeFormatError,
         SeriesFormatError,
         home_from_dict,
+        month_windows,
         read_series_csv,
         run_backtest,
     )
@@ -178,7 +163,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     windows = None
     if args.first_days is not None:
         local = [t.astimezone(home.timezone) for t in series.times]
-        windows = _month_windows(local, args.first_days)
+        windows = month_windows(local, args.first_days)
         if not windows:
             raise InputError("--first-days selects no rows of the series")
     try:

@@ -1304,3 +1304,19 @@ __all__ = [
     "savings_percent",
     "summarize",
 ]
+
+
+def month_windows(times: Sequence[Any], days: int) -> list[tuple[int, int]]:
+    """Row ranges of the first `days` days of every month in the series."""
+    windows: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, t in enumerate(times):
+        inside = t.day <= days
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            windows.append((start, i))
+            start = None
+    if start is not None:
+        windows.append((start, len(times)))
+    return windows
