@@ -12,7 +12,10 @@ from .agents.collector import CollectorCoordinator
 from .agents.forecaster import ForecasterCoordinator
 
 if TYPE_CHECKING:
+    from .agents.budget import PowerBudget
     from .agents.dispatcher import Dispatcher
+    from .agents.grid import GridAgent
+    from .agents.market import MarketAgent
     from .agents.planner import PlannerCoordinator
 
 
@@ -24,6 +27,12 @@ class Collective:
     forecaster: ForecasterCoordinator
     planner: PlannerCoordinator
     dispatcher: Dispatcher
+    grid: GridAgent | None = None
+    """Tariffs, peaks, carbon and demand response (agents/grid.py)."""
+    budget: PowerBudget | None = None
+    """Real-time shedding under the import limit (agents/budget.py)."""
+    market: MarketAgent | None = None
+    """Neighbourhood trading over MQTT (agents/market.py); None while trading is off."""
     unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
 
 

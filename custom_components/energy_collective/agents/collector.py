@@ -358,7 +358,8 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
 
     # -- the snapshot --------------------------------------------------------------------
 
-    def _grid_power(self, now: datetime) -> float | None:
+    def grid_power_w(self, now: datetime) -> float | None:
+        """The grid power read live from its entities (W, import positive), None if unknown."""
         if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED:
             value = self._read(CONF_GRID_POWER, now, power_to_w)
             if value is not None and self.config.get(CONF_GRID_SIGN) == GRID_SIGN_EXPORT_POSITIVE:
@@ -379,7 +380,7 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
     async def _async_update_data(self) -> HomeSnapshot:
         now = dt_util.utcnow()
         start, count = planning_grid(now, int(self.step.total_seconds() // 60), self.horizon_hours)
-        grid = self._grid_power(now)
+        grid = self.grid_power_w(now)
         pv = self._read(CONF_PV_POWER, now, power_to_w)
         load = self._read(CONF_LOAD_POWER, now, power_to_w)
         if CONF_LOAD_POWER not in self.sources and grid is not None:

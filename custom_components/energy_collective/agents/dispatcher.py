@@ -374,7 +374,7 @@ class Dispatcher:
         meter.
         """
         collector = self.planner.collector
-        grid = collector._grid_power(dt_util.utcnow())  # the live reading, not the snapshot
+        grid = collector.grid_power_w(dt_util.utcnow())  # the live reading, not the snapshot
         if grid is None:
             return None
         limit = self.planner.grid_limit_w or self.planner.default_grid_limit_w

@@ -12,7 +12,7 @@ switches what the plan did not intend.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from functools import partial
@@ -189,6 +189,8 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         self.realised: dict[str, float] = {}
         self.last_good: PlanResult | None = None
         self.solve_time_limit_s = SOLVE_TIME_LIMIT_S
+        self.adjusters: list[Callable[[Problem, datetime], Problem]] = []
+        """Other agents' changes to every problem (grid signals, market trades), in order."""
         self._price_end: datetime | None = None
         self._translations: dict[str, str] = {}
         self.store: Store[dict[str, Any]] = Store(
@@ -560,6 +562,8 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
             currency=snapshot.currency or self.hass.config.currency,
             name=self.config_entry.title,
         )
+        for adjust in self.adjusters:
+            problem = adjust(problem, now)
         return problem, names
 
     async def _async_update_data(self) -> PlanResult:
