@@ -388,6 +388,11 @@ async def test_options_flow_changes_limits(hass: HomeAssistant, no_setup: Any) -
     entry = make_entry(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert "limits" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "limits"}
+    )
     assert result["type"] is FlowResultType.FORM
     schema_keys = {str(key): key for key in result["data_schema"].schema}
     assert schema_keys[CONF_STEP_MINUTES].description["suggested_value"] == "15"

@@ -477,6 +477,16 @@ def test_every_form_field_has_a_label() -> None:
         assert step is not None, f"{section} step {step_id} has no strings"
         labels = set(step.get("data", {}))
         assert fields == labels, f"{section} step {step_id}"
+    for section, cls in _flow_classes():
+        flow = getattr(_module(INTEGRATION / "config_flow.py"), cls.name)
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Call) and _call_name(node) == "async_show_menu":
+                step = _keyword(node, "step_id")
+                assert isinstance(step, ast.Constant), f"menu step_id of {cls.name} not a literal"
+                steps[section].add(str(step.value))
+                labels = _strings()[section]["step"].get(str(step.value), {})
+                # a menu of a home flow lists the class's MENU; each item needs its label
+                assert set(labels.get("menu_options", {})) == set(flow.MENU), cls.name
     for section, shown in steps.items():
         if shown:
             assert set(_strings()[section]["step"]) == shown, section

@@ -974,14 +974,25 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class EnergyCollectiveOptionsFlow(OptionsFlowWithReload):
-    """Change a home's limits; the home reloads with them."""
+    """Change a home's settings, one group per menu item; the home reloads with them."""
+
+    MENU: tuple[str, ...] = ("limits",)
+    """The option groups, in menu order (each one a step that keeps the other groups)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the groups of settings."""
+        return self.async_show_menu(step_id="init", menu_options=list(self.MENU))
+
+    def _save(self, changed: Mapping[str, Any]) -> ConfigFlowResult:
+        """Keep every other option as it is and change `changed`."""
+        return self.async_create_entry(data={**self.config_entry.options, **changed})
+
+    async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the limits with their current values."""
         if user_input is not None:
-            return self.async_create_entry(data=normalise_limits(user_input))
+            return self._save(normalise_limits(user_input))
         return self.async_show_form(
-            step_id="init",
+            step_id="limits",
             data_schema=self.add_suggested_values_to_schema(
                 limits_schema(), limits_suggestion(self.config_entry.options)
             ),
