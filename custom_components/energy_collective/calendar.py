@@ -12,6 +12,7 @@ from homeassistant.util import dt as dt_util
 
 from .agents.planner import PlannerCoordinator
 from .collective import EnergyCollectiveConfigEntry
+from .engine.model import step_time
 from .entity import ROLE_PLANNER, EnergyCollectiveEntity
 
 PARALLEL_UPDATES = 0
@@ -34,7 +35,7 @@ def plan_events(planner: PlannerCoordinator) -> list[CalendarEvent]:
     plan = planner.data.plan
     if plan is None:
         return []
-    times = [*plan.times(), plan.start + plan.step * plan.n_steps]
+    times = [*plan.times(), step_time(plan.start, plan.step, plan.n_steps)]
     events: list[CalendarEvent] = []
     for dp in plan.devices:
         if dp.kind == "battery":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +21,7 @@ from custom_components.energy_collective.engine.model import (
     InterruptibleLoad,
     Problem,
     ProblemError,
+    Series,
     SeriesError,
     ShiftableAppliance,
     ThermalLoad,
@@ -323,3 +326,23 @@ def test_plan_to_dict_is_json_with_offsets() -> None:
     assert plan.times()[3] == p.start + 3 * p.step
     with pytest.raises(KeyError):
         plan.device("nope")
+
+
+def test_steps_count_real_time_across_a_clock_change() -> None:
+    """A plan starting in local time before the October change has 15-minute steps throughout.
+
+    On 2026-10-25 Berlin goes from 03:00 CEST back to 02:00 CET: eight 15-minute steps from
+    01:00 CEST end at 02:00 CET, not at 03:00.
+    """
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 10, 25, 1, 0, tzinfo=berlin)
+    series = Series(start, timedelta(minutes=15), tuple(float(i) for i in range(12)))
+    times = series.times()
+    gaps = {(b.timestamp() - a.timestamp()) for a, b in itertools.pairwise(times)}
+    assert gaps == {900.0}
+    assert times[8].hour == 2
+    assert times[8].utcoffset() == timedelta(hours=1)
+    assert series.end.timestamp() - start.timestamp() == 12 * 900
+    # the step holding 02:30 CET (the second 02:30 of the night) is the tenth
+    second_half_past_two = datetime(2026, 10, 25, 1, 30, tzinfo=ZoneInfo("UTC"))
+    assert series.value_at(second_half_past_two) == 10.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal, cast
 
 
@@ -42,17 +42,17 @@ class Series:
     @property
     def end(self) -> datetime:
         """The end of the last step."""
-        return self.start + self.step * len(self.values)
+        return step_time(self.start, self.step, len(self.values))
 
     def times(self) -> list[datetime]:
         """The start of every step."""
-        return [self.start + self.step * i for i in range(len(self.values))]
+        return [step_time(self.start, self.step, i) for i in range(len(self.values))]
 
     def value_at(self, when: datetime) -> float | None:
         """The value of the step containing `when`, or None outside the series."""
         if when < self.start or when >= self.end:
             return None
-        return self.values[int((when - self.start) / self.step)]
+        return self.values[int(steps_since(self.start, when, self.step))]
 
     def coverage(self) -> float:
         """Share of steps that have a value (0..1); 0 for an empty series."""
@@ -112,6 +112,20 @@ class DeviceError(ProblemError):
 
 class SeriesError(ProblemError):
     """A per-step series has the wrong length or a value that is not a finite number."""
+
+
+def step_time(start: datetime, step: timedelta, index: int) -> datetime:
+    """Start of step `index` counted from `start` in real time, in `start`'s time zone.
+
+    Aware arithmetic in one zone follows the wall clock, so across a clock change it would
+    make one step an hour long or none; this counts in UTC and converts back.
+    """
+    return (start.astimezone(UTC) + step * index).astimezone(start.tzinfo)
+
+
+def steps_since(start: datetime, when: datetime, step: timedelta) -> float:
+    """How many steps of real time lie between `start` and `when` (fractional)."""
+    return (when.timestamp() - start.timestamp()) / step.total_seconds()
 
 
 def _check(cond: bool, message: str, exc: type[ProblemError] = ProblemError) -> None:
@@ -477,7 +491,7 @@ class Problem:
     @property
     def end(self) -> datetime:
         """End of the horizon."""
-        return self.start + self.step * self.n_steps
+        return step_time(self.start, self.step, self.n_steps)
 
     @property
     def generation_w(self) -> tuple[float, ...]:
@@ -489,20 +503,20 @@ class Problem:
 
     def time_of(self, step: int) -> datetime:
         """Start of step `step`."""
-        return self.start + self.step * step
+        return step_time(self.start, self.step, step)
 
     def step_ceil(self, when: datetime | None, default: int = 0) -> int:
         """First step starting at or after `when`, clamped to 0..n_steps."""
         if when is None:
             return default
-        k = math.ceil((when - self.start) / self.step - 1e-9)
+        k = math.ceil(steps_since(self.start, when, self.step) - 1e-9)
         return max(0, min(self.n_steps, k))
 
     def step_floor(self, when: datetime | None, default: int | None = None) -> int:
         """Number of whole steps that end at or before `when`, clamped to 0..n_steps."""
         if when is None:
             return self.n_steps if default is None else default
-        k = math.floor((when - self.start) / self.step + 1e-9)
+        k = math.floor(steps_since(self.start, when, self.step) + 1e-9)
         return max(0, min(self.n_steps, k))
 
 
@@ -631,7 +645,7 @@ class Plan:
 
     def times(self) -> list[datetime]:
         """Start of every step."""
-        return [self.start + self.step * i for i in range(self.n_steps)]
+        return [step_time(self.start, self.step, i) for i in range(self.n_steps)]
 
 
 # ---------------------------------------------------------------------------------------------
