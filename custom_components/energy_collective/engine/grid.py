@@ -40,6 +40,12 @@ Demand charges
 billing period so far) and `demand_charge_floor` (the peak the planner should treat as already
 paid; 0 when the horizon reaches into the next billing period, so a new period's peak is
 never thought free).
+
+Helpers for the agent
+---------------------
+`holidays_from_calendar` (the dates of a holiday calendar's all-day events), `parse_keywords`
+(the comma-separated keywords of the options) and `event_to_dict`/`event_from_dict` (events kept
+in a JSON store).
 """
 
 from __future__ import annotations
@@ -685,3 +691,79 @@ def tou_prices(
     intervals = schedule.intervals(start, start + step * n_steps, tz, holidays)
     series = to_series(intervals, start, step, n_steps)
     return tuple(v if v is not None else 0.0 for v in series.values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Holidays, keywords and stored events
+# ---------------------------------------------------------------------------------------------
+
+
+def holidays_from_calendar(items: Iterable[Mapping[str, Any]]) -> set[date]:
+    """The dates of the all-day events among `calendar.get_events` items (a holiday calendar).
+
+    An all-day event gives dates as ``YYYY-MM-DD``; its end is exclusive, so a one-day holiday
+    runs from its date to the next day. Timed events are not holidays and are skipped.
+    """
+    out: set[date] = set()
+    for item in items:
+        first = _all_day(item.get("start"))
+        end = _all_day(item.get("end"))
+        if first is None:
+            continue
+        last = end - timedelta(days=1) if end is not None and end > first else first
+        out.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    return out
+
+
+def _all_day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def parse_keywords(text: str | None) -> tuple[str, ...]:
+    """Comma-separated keywords, trimmed, without empty ones or repeats (ignoring case)."""
+    out: list[str] = []
+    for part in (text or "").split(","):
+        word = " ".join(part.split())
+        if word and word.lower() not in (w.lower() for w in out):
+            out.append(word)
+    return tuple(out)
+
+
+def event_to_dict(event: DemandResponseEvent) -> dict[str, Any]:
+    """JSON-ready form of an event."""
+    return {
+        "id": event.id,
+        "source": event.source,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "import_cap_w": event.import_cap_w,
+        "incentive_per_kwh": event.incentive_per_kwh,
+        "title": event.title,
+        "joined": event.joined,
+    }
+
+
+def event_from_dict(data: Mapping[str, Any]) -> DemandResponseEvent:
+    """Read `event_to_dict` output; raises DemandResponseError or ValueError when malformed."""
+    source = data.get("source")
+    if source not in ("calendar", "action", "octopus"):
+        raise DemandResponseError("event_source", str(source))
+    cap = data.get("import_cap_w")
+    incentive = data.get("incentive_per_kwh")
+    return DemandResponseEvent(
+        id=str(data["id"]),
+        source=source,
+        start=datetime.fromisoformat(str(data["start"])),
+        end=datetime.fromisoformat(str(data["end"])),
+        import_cap_w=None if cap is None else float(cap),
+        incentive_per_kwh=None if incentive is None else float(incentive),
+        title=str(data.get("title") or ""),
+        joined=bool(data.get("joined", True)),
+    )

@@ -19,6 +19,7 @@ from .orders import (
     price_to_micro,
     trade_id,
 )
+from .planning import apply_positions, split_by_slot
 from .pricing import MECHANISMS, Mechanism, clear, mmr_prices, sdr_prices
 from .protocol import (
     Envelope,
@@ -59,6 +60,7 @@ __all__ = [
     "SlotBalance",
     "Trade",
     "Verifier",
+    "apply_positions",
     "canonical_json",
     "clear",
     "clear_auction",
@@ -72,6 +74,7 @@ __all__ = [
     "positions_of",
     "price_to_micro",
     "sdr_prices",
+    "split_by_slot",
     "subscription",
     "topic",
     "trade_id",
