@@ -206,7 +206,7 @@ async def advance(
         into = (local - midnight) % tick
         freezer.tick(min(end - now, tick - into))
         async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def value(hass: HomeAssistant, entity_id: str) -> float:
