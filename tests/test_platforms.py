@@ -308,3 +308,17 @@ async def test_should_run_now_follows_the_plan(
     planner.async_set_updated_data(PlanResult(plan=None, problem=None, computed_at=None))
     await hass.async_block_till_done()
     assert _state(hass, DISHWASHER_RUN) == "unknown"
+
+
+async def test_removing_a_home_forgets_what_its_agents_kept(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Plans, models and the shedding state are stored per home, and go with the home."""
+    entry = await start_home(hass, freezer)
+    await _restart(hass, entry)  # unloading saves the planner and the budget at once
+    kept = {key for key in hass_storage if entry.entry_id in key}
+    assert f"energy_collective.{entry.entry_id}.planner" in kept
+    assert f"energy_collective.{entry.entry_id}.budget" in kept
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [key for key in hass_storage if entry.entry_id in key]

@@ -13,14 +13,17 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .agents.budget import PowerBudget
 from .agents.collector import CollectorCoordinator
 from .agents.dispatcher import Dispatcher
 from .agents.forecaster import ForecasterCoordinator
+from .agents.grid import GridAgent
 from .agents.planner import PlannerCoordinator
 from .collective import Collective, EnergyCollectiveConfigEntry
-from .const import DOMAIN
+from .const import CONF_MARKET_ENABLED, DOMAIN
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -56,6 +59,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
     forecaster = ForecasterCoordinator(hass, entry, collector)
     await forecaster.async_config_entry_first_refresh()
     planner = PlannerCoordinator(hass, entry, collector, forecaster)
+    grid = GridAgent(hass, entry, collector, planner)
+    await grid.async_load()  # before the first plan, so that it carries the grid's signals
+    market = None
+    if entry.options.get(CONF_MARKET_ENABLED):
+        # MQTT is needed only for trading: imported and waited for only then
+        from .agents.market import MarketAgent
+
+        market = MarketAgent(hass, entry, collector, planner)
+        await market.async_load()  # before the first plan, so that it carries the trades
     await planner.async_config_entry_first_refresh()
     dispatcher = Dispatcher(hass, planner)
     entry.runtime_data = Collective(
@@ -65,6 +77,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
     entry.async_on_unload(forecaster.async_start())
     entry.async_on_unload(planner.async_start())
     entry.async_on_unload(dispatcher.async_start())
+    budget = PowerBudget(hass, entry, dispatcher)
+    await budget.async_load()
+    entry.runtime_data.budget = budget
+    entry.async_on_unload(budget.async_start())
+    entry.runtime_data.grid = grid
+    entry.async_on_unload(grid.async_start())
+    if market is not None:
+        entry.runtime_data.market = market
+        entry.async_on_unload(market.async_start())
 
     # Generators and devices (subentries) are configuration: a home reloads when one is
     # added, changed or removed. Update listeners cannot serve here (the options flow
@@ -91,4 +112,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigE
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.planner.async_shutdown()
+        if entry.runtime_data.grid is not None:
+            await entry.runtime_data.grid.async_shutdown()
+        if entry.runtime_data.market is not None:
+            await entry.runtime_data.market.async_shutdown()
     return unloaded
+
+
+STORES = ("planner", "forecaster", "budget", "grid", "market")
+"""What each agent of a home keeps in Home Assistant's storage (`<domain>.<entry id>.<agent>`)."""
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Forget what the agents of a removed home kept: plans, models, keys, totals."""
+    for agent in STORES:
+        await Store[Any](hass, 1, f"{DOMAIN}.{entry.entry_id}.{agent}").async_remove()

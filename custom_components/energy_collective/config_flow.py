@@ -10,6 +10,7 @@ menu chooses the kind, one form describes it, and the same form reconfigures it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -47,22 +49,31 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TimeSelector,
 )
+from homeassistant.util import slugify
 
 from .const import (
     BATTERY_SIGN_CHARGE_POSITIVE,
     BATTERY_SIGN_DISCHARGE_POSITIVE,
+    BILLING_DAILY,
+    BILLING_MONTHLY,
     CONF_AZIMUTH,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SIGN,
+    CONF_BILLING_PERIOD,
     CONF_CAPACITY_KWH,
+    CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
     CONF_CHARGE_EFFICIENCY,
     CONF_CHARGE_SWITCH,
     CONF_COP,
     CONF_CURRENT_NUMBER,
     CONF_CUT_IN_MS,
     CONF_CUT_OUT_MS,
+    CONF_DEMAND_CHARGE_PER_KW,
     CONF_DEPARTURE,
     CONF_DISCHARGE_EFFICIENCY,
+    CONF_DR_CALENDAR,
+    CONF_DR_KEYWORDS,
     CONF_DURATION_MIN,
     CONF_EV_SOC_ENTITY,
     CONF_EXPORT_PRICE_ENTITY,
@@ -77,6 +88,8 @@ from .const import (
     CONF_GRID_POWER,
     CONF_GRID_SIGN,
     CONF_HEAT_DEMAND_W,
+    CONF_HIGH_POWER_W,
+    CONF_HOLIDAY_CALENDAR,
     CONF_HORIZON_HOURS,
     CONF_HUB_HEIGHT_M,
     CONF_IMPORT_PRICE_ENTITY,
@@ -86,27 +99,38 @@ from .const import (
     CONF_LOAD_POWER,
     CONF_LOSS_W_PER_K,
     CONF_LOSSES_PCT,
+    CONF_MARKET_COMMUNITY,
+    CONF_MARKET_ENABLED,
+    CONF_MARKET_GATE_MINUTES,
+    CONF_MARKET_HOME_ID,
+    CONF_MARKET_MECHANISM,
     CONF_MAX_CHARGE_W,
     CONF_MAX_CURRENT_A,
     CONF_MAX_DISCHARGE_W,
+    CONF_MAX_HIGH_POWER,
     CONF_MIN_CURRENT_A,
     CONF_MIN_OFF_MIN,
     CONF_MIN_ON_MIN,
     CONF_MODE_SELECT,
     CONF_NAME,
+    CONF_OCTOPUS_SESSIONS,
     CONF_OPTION_CHARGE,
     CONF_OPTION_DISCHARGE,
     CONF_OPTION_IDLE,
+    CONF_PEER_HOME_ID,
+    CONF_PEER_PUBLIC_KEY,
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_ENTITY,
     CONF_POWER_NUMBER,
     CONF_POWER_W,
+    CONF_PRIORITY,
     CONF_PV_FORECAST,
     CONF_PV_POWER,
     CONF_RATED_POWER_W,
     CONF_RATED_SPEED_MS,
     CONF_RESERVE_PCT,
+    CONF_RESTORE_HYSTERESIS_W,
     CONF_RUN_HOURS,
     CONF_SESSION_KWH,
     CONF_SOC_ENTITY,
@@ -126,11 +150,17 @@ from .const import (
     DEFAULT_AZIMUTH,
     DEFAULT_CUT_IN_MS,
     DEFAULT_CUT_OUT_MS,
+    DEFAULT_DR_KEYWORDS,
     DEFAULT_GRID_LIMIT_W,
+    DEFAULT_HIGH_POWER_W,
     DEFAULT_HORIZON_HOURS,
     DEFAULT_HUB_HEIGHT_M,
     DEFAULT_LOSSES_PCT,
+    DEFAULT_MARKET_GATE_MINUTES,
+    DEFAULT_MARKET_MECHANISM,
+    DEFAULT_MAX_HIGH_POWER,
     DEFAULT_RATED_SPEED_MS,
+    DEFAULT_RESTORE_HYSTERESIS_W,
     DEFAULT_STEP_MINUTES,
     DEFAULT_TILT,
     DEVICE_SUBENTRIES,
@@ -139,22 +169,32 @@ from .const import (
     GENERATOR_WIND_TURBINE,
     GRID_MODE_SEPARATE,
     GRID_MODE_SIGNED,
+    GRID_OPTION_KEYS,
     GRID_SIGN_EXPORT_POSITIVE,
     GRID_SIGN_IMPORT_POSITIVE,
+    MARKET_MECHANISMS,
     MAX_GRID_LIMIT_W,
     MAX_HORIZON_HOURS,
+    MAX_MARKET_GATE_MINUTES,
     MIN_GRID_LIMIT_W,
+    MIN_MARKET_GATE_MINUTES,
     OPTION_KEYS,
     PRICE_MODE_ENTITY,
     PRICE_MODE_SCHEDULE,
+    PRIORITIES,
     STEP_CHOICES,
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
     SUBENTRY_GENERATOR,
     SUBENTRY_INTERRUPTIBLE,
+    SUBENTRY_PEER,
     SUBENTRY_THERMAL,
 )
+from .engine.carbon import parse_carbon_attributes
+from .engine.grid import parse_keywords
+from .engine.market.orders import valid_id
+from .engine.market.protocol import load_public_key
 from .engine.pv_forecast import parse_pv_forecast_attributes
 from .engine.tariffs import ScheduleError, parse_price_attributes, parse_tou_schedule
 from .engine.units import UnitError, price_unit_factor
@@ -271,6 +311,17 @@ def limits_schema() -> vol.Schema:
                     mode=NumberSelectorMode.SLIDER,
                 )
             ),
+            # the power budget's rules: optional, so that homes without them keep working
+            vol.Optional(
+                CONF_MAX_HIGH_POWER, description={"suggested_value": DEFAULT_MAX_HIGH_POWER}
+            ): _number(1, 10, 1, ""),
+            vol.Optional(
+                CONF_HIGH_POWER_W, description={"suggested_value": DEFAULT_HIGH_POWER_W}
+            ): _number(500, 50_000, 100, "W"),
+            vol.Optional(
+                CONF_RESTORE_HYSTERESIS_W,
+                description={"suggested_value": DEFAULT_RESTORE_HYSTERESIS_W},
+            ): _number(0, 10_000, 50, "W"),
         }
     )
 
@@ -281,6 +332,10 @@ def normalise_limits(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_GRID_LIMIT_W: int(float(user_input[CONF_GRID_LIMIT_W])),
         CONF_STEP_MINUTES: int(user_input[CONF_STEP_MINUTES]),
         CONF_HORIZON_HOURS: int(float(user_input[CONF_HORIZON_HOURS])),
+    } | {
+        key: int(float(user_input[key]))
+        for key in (CONF_MAX_HIGH_POWER, CONF_HIGH_POWER_W, CONF_RESTORE_HYSTERESIS_W)
+        if user_input.get(key) is not None
     }
 
 
@@ -497,6 +552,7 @@ def battery_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): _TEXT,
+            vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_SOC_ENTITY): _entity(
                 "sensor", device_class=SensorDeviceClass.BATTERY
             ),
@@ -520,6 +576,7 @@ def ev_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): _TEXT,
+            vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_PLUGGED_ENTITY): _entity(["binary_sensor", "sensor"]),
             vol.Optional(CONF_EV_SOC_ENTITY): _entity("sensor"),
             vol.Optional(CONF_CAPACITY_KWH): _number(1, 500, 0.1, "kWh"),
@@ -541,6 +598,7 @@ def appliance_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): _TEXT,
+            vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_SWITCH): _entity(["switch", "input_boolean"]),
             vol.Optional(CONF_POWER_ENTITY): _POWER_SENSOR,
             vol.Required(CONF_POWER_W, default=1000): _number(1, 20_000, 1, "W"),
@@ -555,6 +613,7 @@ def interruptible_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): _TEXT,
+            vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_SWITCH): _entity(["switch", "input_boolean"]),
             vol.Required(CONF_POWER_W): _number(1, 20_000, 1, "W"),
             vol.Required(CONF_RUN_HOURS, default=4): _number(0, 24, 0.25, "h"),
@@ -571,6 +630,7 @@ def thermal_schema() -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): _TEXT,
+            vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_THERMAL_ENTITY): _entity(
                 ["water_heater", "climate", "switch", "input_boolean"]
             ),
@@ -609,6 +669,7 @@ ENTITY_KEYS = {
     CONF_TEMPERATURE_ENTITY,
 }
 TEXT_KEYS = {
+    CONF_PRIORITY,
     CONF_OPTION_CHARGE,
     CONF_OPTION_DISCHARGE,
     CONF_OPTION_IDLE,
@@ -763,6 +824,121 @@ class ThermalSubentryFlow(DeviceSubentryFlow):
     kind = SUBENTRY_THERMAL
 
 
+def market_schema() -> vol.Schema:
+    """Trading with neighbours: on or off, the community, this home's id and the rules."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_MARKET_ENABLED, default=False): BooleanSelector(),
+            vol.Optional(CONF_MARKET_COMMUNITY, default=""): TextSelector(),
+            vol.Optional(CONF_MARKET_HOME_ID, default=""): TextSelector(),
+            vol.Required(CONF_MARKET_MECHANISM, default=DEFAULT_MARKET_MECHANISM): _select(
+                [*MARKET_MECHANISMS], "market_mechanism"
+            ),
+            vol.Required(CONF_MARKET_GATE_MINUTES, default=DEFAULT_MARKET_GATE_MINUTES): _number(
+                MIN_MARKET_GATE_MINUTES, MAX_MARKET_GATE_MINUTES, 1, "min"
+            ),
+        }
+    )
+
+
+def market_problems(entry: ConfigEntry, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Field -> error key (under options.error) of the market form."""
+    problems: dict[str, str] = {}
+    community = str(user_input.get(CONF_MARKET_COMMUNITY, "")).strip()
+    home_id = str(user_input.get(CONF_MARKET_HOME_ID, "")).strip()
+    if user_input.get(CONF_MARKET_ENABLED) or community:
+        if not valid_id(community):
+            problems[CONF_MARKET_COMMUNITY] = "community_invalid"
+        if not valid_id(home_id):
+            problems[CONF_MARKET_HOME_ID] = "home_id_invalid"
+        elif any(
+            sub.subentry_type == SUBENTRY_PEER and sub.data.get(CONF_PEER_HOME_ID) == home_id
+            for sub in entry.subentries.values()
+        ):
+            problems[CONF_MARKET_HOME_ID] = "home_id_is_peer"
+    return problems
+
+
+def peer_schema() -> vol.Schema:
+    """A neighbour's home: its name, its market id and its public key."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): _TEXT,
+            vol.Required(CONF_PEER_HOME_ID): _TEXT,
+            vol.Required(CONF_PEER_PUBLIC_KEY): _TEXT,
+        }
+    )
+
+
+def peer_problems(
+    entry: ConfigEntry, user_input: Mapping[str, Any], subentry_id: str | None
+) -> dict[str, str]:
+    """Field -> error key (under config_subentries.community_peer.error) of a peer form."""
+    problems: dict[str, str] = {}
+    name = str(user_input[CONF_NAME]).strip()
+    home_id = str(user_input[CONF_PEER_HOME_ID]).strip()
+    others = [
+        sub
+        for other_id, sub in entry.subentries.items()
+        if other_id != subentry_id and sub.subentry_type == SUBENTRY_PEER
+    ]
+    if not name:
+        problems[CONF_NAME] = "name_empty"
+    elif any(sub.title.casefold() == name.casefold() for sub in others):
+        problems[CONF_NAME] = "name_exists"
+    own = {**entry.data, **entry.options}.get(CONF_MARKET_HOME_ID) or slugify(entry.title)
+    if not valid_id(home_id):
+        problems[CONF_PEER_HOME_ID] = "home_id_invalid"
+    elif home_id == own:
+        problems[CONF_PEER_HOME_ID] = "home_id_own"
+    elif any(sub.data.get(CONF_PEER_HOME_ID) == home_id for sub in others):
+        problems[CONF_PEER_HOME_ID] = "home_id_exists"
+    try:
+        load_public_key(str(user_input[CONF_PEER_PUBLIC_KEY]).strip())
+    except ValueError:
+        problems[CONF_PEER_PUBLIC_KEY] = "public_key_invalid"
+    return problems
+
+
+class PeerSubentryFlow(ConfigSubentryFlow):
+    """Add or change a neighbour this home trades with (its id and public key)."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Describe a new peer."""
+        return self._peer_form(user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a peer (a new key after it was re-installed, say)."""
+        return self._peer_form(user_input)
+
+    def _peer_form(self, user_input: dict[str, Any] | None) -> SubentryFlowResult:
+        entry = self._get_entry()
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        subentry = self._get_reconfigure_subentry() if reconfiguring else None
+        problems: dict[str, str] = {}
+        if user_input is not None:
+            problems = peer_problems(entry, user_input, subentry.subentry_id if subentry else None)
+            if not problems:
+                title = str(user_input[CONF_NAME]).strip()
+                data = {
+                    CONF_PEER_HOME_ID: str(user_input[CONF_PEER_HOME_ID]).strip(),
+                    CONF_PEER_PUBLIC_KEY: str(user_input[CONF_PEER_PUBLIC_KEY]).strip(),
+                }
+                if subentry is not None:
+                    return self.async_update_and_abort(entry, subentry, title=title, data=data)
+                return self.async_create_entry(title=title, data=data)
+        suggested: Mapping[str, Any] = user_input or {}
+        if user_input is None and subentry is not None:
+            suggested = {CONF_NAME: subentry.title, **subentry.data}
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(peer_schema(), suggested),
+            errors=problems,
+        )
+
+
 class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a home, or change the sources of one."""
 
@@ -793,6 +969,7 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_APPLIANCE: ApplianceSubentryFlow,
             SUBENTRY_INTERRUPTIBLE: InterruptibleSubentryFlow,
             SUBENTRY_THERMAL: ThermalSubentryFlow,
+            SUBENTRY_PEER: PeerSubentryFlow,
         }
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -973,10 +1150,84 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
         return str(self._data[CONF_GRID_IMPORT_POWER])
 
 
+def grid_schema() -> vol.Schema:
+    """The grid group of a home's options: demand charge, carbon and demand response."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_DEMAND_CHARGE_PER_KW, default=0.0): NumberSelector(
+                NumberSelectorConfig(min=0, max=1000, step=0.01, mode=NumberSelectorMode.BOX)
+            ),
+            vol.Required(CONF_BILLING_PERIOD, default=BILLING_MONTHLY): _select(
+                [BILLING_MONTHLY, BILLING_DAILY], CONF_BILLING_PERIOD
+            ),
+            vol.Optional(CONF_CARBON_ENTITY): EntitySelector(EntitySelectorConfig(domain="sensor")),
+            vol.Required(CONF_CARBON_PRICE, default=0.0): NumberSelector(
+                NumberSelectorConfig(min=0, max=100, step=0.001, mode=NumberSelectorMode.BOX)
+            ),
+            vol.Optional(CONF_DR_CALENDAR): EntitySelector(EntitySelectorConfig(domain="calendar")),
+            vol.Optional(CONF_DR_KEYWORDS, default=DEFAULT_DR_KEYWORDS): TextSelector(),
+            vol.Optional(CONF_OCTOPUS_SESSIONS): EntitySelector(
+                EntitySelectorConfig(domain="event")
+            ),
+            vol.Optional(CONF_HOLIDAY_CALENDAR): EntitySelector(
+                EntitySelectorConfig(domain="calendar")
+            ),
+        }
+    )
+
+
+def validate_grid(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Errors (field -> translation key) of the grid options."""
+    errors: dict[str, str] = {}
+    for key in (CONF_DEMAND_CHARGE_PER_KW, CONF_CARBON_PRICE):
+        value = float(user_input.get(key) or 0.0)
+        if not math.isfinite(value) or value < 0:
+            errors[key] = "negative_price"
+    if carbon := user_input.get(CONF_CARBON_ENTITY):
+        state = hass.states.get(carbon)
+        if state is None:
+            errors[CONF_CARBON_ENTITY] = "entity_missing"
+        else:
+            try:
+                float(state.state)
+            except ValueError:
+                if parse_carbon_attributes(state.attributes) is None:
+                    errors[CONF_CARBON_ENTITY] = "carbon_not_numeric"
+    calendar = user_input.get(CONF_DR_CALENDAR)
+    if calendar and not parse_keywords(user_input.get(CONF_DR_KEYWORDS)):
+        errors[CONF_DR_KEYWORDS] = "keywords_required"
+    if calendar and calendar == user_input.get(CONF_HOLIDAY_CALENDAR):
+        errors[CONF_HOLIDAY_CALENDAR] = "same_calendar"
+    for key in (CONF_DR_CALENDAR, CONF_HOLIDAY_CALENDAR):
+        if (entity_id := user_input.get(key)) and hass.states.get(entity_id) is None:
+            errors.setdefault(key, "entity_missing")
+    if octopus := user_input.get(CONF_OCTOPUS_SESSIONS):
+        state = hass.states.get(octopus)
+        if state is None:
+            errors[CONF_OCTOPUS_SESSIONS] = "entity_missing"
+        elif "joined_events" not in state.attributes:
+            errors[CONF_OCTOPUS_SESSIONS] = "octopus_not_sessions"
+    return errors
+
+
+def normalise_grid(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Every grid option, a cleared entity as None (so that saving forgets it)."""
+    return {
+        CONF_DEMAND_CHARGE_PER_KW: float(user_input.get(CONF_DEMAND_CHARGE_PER_KW) or 0.0),
+        CONF_BILLING_PERIOD: str(user_input.get(CONF_BILLING_PERIOD) or BILLING_MONTHLY),
+        CONF_CARBON_ENTITY: user_input.get(CONF_CARBON_ENTITY) or None,
+        CONF_CARBON_PRICE: float(user_input.get(CONF_CARBON_PRICE) or 0.0),
+        CONF_DR_CALENDAR: user_input.get(CONF_DR_CALENDAR) or None,
+        CONF_DR_KEYWORDS: ", ".join(parse_keywords(user_input.get(CONF_DR_KEYWORDS))),
+        CONF_OCTOPUS_SESSIONS: user_input.get(CONF_OCTOPUS_SESSIONS) or None,
+        CONF_HOLIDAY_CALENDAR: user_input.get(CONF_HOLIDAY_CALENDAR) or None,
+    }
+
+
 class EnergyCollectiveOptionsFlow(OptionsFlowWithReload):
     """Change a home's settings, one group per menu item; the home reloads with them."""
 
-    MENU: tuple[str, ...] = ("limits",)
+    MENU: tuple[str, ...] = ("limits", "grid", "market")
     """The option groups, in menu order (each one a step that keeps the other groups)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -986,6 +1237,58 @@ class EnergyCollectiveOptionsFlow(OptionsFlowWithReload):
     def _save(self, changed: Mapping[str, Any]) -> ConfigFlowResult:
         """Keep every other option as it is and change `changed`."""
         return self.async_create_entry(data={**self.config_entry.options, **changed})
+
+    async def async_step_market(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Trading with neighbours: turn it on, name the community and this home's id."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = market_problems(self.config_entry, user_input)
+            if not errors:
+                return self._save(
+                    {
+                        CONF_MARKET_ENABLED: bool(user_input[CONF_MARKET_ENABLED]),
+                        CONF_MARKET_COMMUNITY: str(user_input[CONF_MARKET_COMMUNITY]).strip(),
+                        CONF_MARKET_HOME_ID: str(user_input[CONF_MARKET_HOME_ID]).strip(),
+                        CONF_MARKET_MECHANISM: user_input[CONF_MARKET_MECHANISM],
+                        CONF_MARKET_GATE_MINUTES: int(user_input[CONF_MARKET_GATE_MINUTES]),
+                    }
+                )
+        current = self.config_entry.options
+        suggested = user_input or {
+            CONF_MARKET_ENABLED: current.get(CONF_MARKET_ENABLED, False),
+            CONF_MARKET_COMMUNITY: current.get(CONF_MARKET_COMMUNITY, ""),
+            CONF_MARKET_HOME_ID: current.get(CONF_MARKET_HOME_ID)
+            or slugify(self.config_entry.title),
+            CONF_MARKET_MECHANISM: current.get(CONF_MARKET_MECHANISM, DEFAULT_MARKET_MECHANISM),
+            CONF_MARKET_GATE_MINUTES: current.get(
+                CONF_MARKET_GATE_MINUTES, DEFAULT_MARKET_GATE_MINUTES
+            ),
+        }
+        return self.async_show_form(
+            step_id="market",
+            data_schema=self.add_suggested_values_to_schema(market_schema(), suggested),
+            errors=errors,
+        )
+
+    async def async_step_grid(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tariff extras, carbon and demand response, with their current values."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_grid(self.hass, user_input)
+            if not errors:
+                return self._save(normalise_grid(user_input))
+        current = {
+            key: value
+            for key in GRID_OPTION_KEYS
+            if (value := self.config_entry.options.get(key)) is not None
+        }
+        return self.async_show_form(
+            step_id="grid",
+            data_schema=self.add_suggested_values_to_schema(
+                grid_schema(), user_input if user_input is not None else current
+            ),
+            errors=errors,
+        )
 
     async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the limits with their current values."""

@@ -192,3 +192,95 @@ ATTR_FINISH_BY: Final = "finish_by"
 ATTR_DURATION: Final = "duration"
 ATTR_MINUTES: Final = "minutes"
 ATTR_STATE: Final = "state"
+
+# Grid integration agent (agents/grid.py): options group "grid", action, bus events
+CONF_DEMAND_CHARGE_PER_KW: Final = "demand_charge_per_kw"
+CONF_BILLING_PERIOD: Final = "billing_period"
+BILLING_MONTHLY: Final = "month"
+BILLING_DAILY: Final = "day"
+BILLING_PERIODS: Final = (BILLING_MONTHLY, BILLING_DAILY)
+CONF_CARBON_ENTITY: Final = "carbon_intensity_entity"
+CONF_CARBON_PRICE: Final = "carbon_price_per_kg"
+CONF_DR_CALENDAR: Final = "demand_response_calendar"
+CONF_DR_KEYWORDS: Final = "demand_response_keywords"
+DEFAULT_DR_KEYWORDS: Final = "demand response, peak event, saving session, flex event"
+CONF_OCTOPUS_SESSIONS: Final = "octopus_saving_sessions_entity"
+CONF_HOLIDAY_CALENDAR: Final = "holiday_calendar"
+GRID_OPTION_KEYS: Final = (
+    CONF_DEMAND_CHARGE_PER_KW,
+    CONF_BILLING_PERIOD,
+    CONF_CARBON_ENTITY,
+    CONF_CARBON_PRICE,
+    CONF_DR_CALENDAR,
+    CONF_DR_KEYWORDS,
+    CONF_OCTOPUS_SESSIONS,
+    CONF_HOLIDAY_CALENDAR,
+)
+GRID_STORE_VERSION: Final = 1
+GRID_SAVE_DELAY_S: Final = 10
+GRID_REFRESH: Final = timedelta(minutes=15)
+"""How often calendars are read again and the billing period's peak is measured again."""
+BASELINE_LOOKBACK_DAYS: Final = 45
+HOLIDAY_LOOKBACK_DAYS: Final = 60
+EVENT_DAYS_KEPT: Final = 90
+EVENT_DR_STARTED: Final = "energy_collective_demand_response_started"
+EVENT_DR_ENDED: Final = "energy_collective_demand_response_ended"
+SERVICE_DEMAND_RESPONSE: Final = "demand_response"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+ATTR_IMPORT_CAP_W: Final = "import_cap_w"
+ATTR_INCENTIVE: Final = "incentive_per_kwh"
+
+# Power budget: real-time shedding under the import limit (agents/budget.py)
+CONF_PRIORITY: Final = "priority"
+PRIORITY_CRITICAL: Final = "critical"
+PRIORITY_HIGH: Final = "high"
+PRIORITY_MEDIUM: Final = "medium"
+PRIORITY_LOW: Final = "low"
+PRIORITIES: Final = (PRIORITY_CRITICAL, PRIORITY_HIGH, PRIORITY_MEDIUM, PRIORITY_LOW)
+DEFAULT_PRIORITY: Final = {
+    SUBENTRY_BATTERY: PRIORITY_HIGH,
+    SUBENTRY_EV: PRIORITY_MEDIUM,
+    SUBENTRY_THERMAL: PRIORITY_MEDIUM,
+    SUBENTRY_INTERRUPTIBLE: PRIORITY_LOW,
+    SUBENTRY_APPLIANCE: PRIORITY_LOW,
+}
+CONF_MAX_HIGH_POWER: Final = "max_high_power_devices"
+CONF_HIGH_POWER_W: Final = "high_power_threshold_w"
+CONF_RESTORE_HYSTERESIS_W: Final = "restore_hysteresis_w"
+DEFAULT_MAX_HIGH_POWER: Final = 2
+DEFAULT_HIGH_POWER_W: Final = 2000
+DEFAULT_RESTORE_HYSTERESIS_W: Final = 500
+BUDGET_STORE_VERSION: Final = 1
+BUDGET_SAVE_DELAY_S: Final = 5
+BUDGET_CHECK_INTERVAL: Final = timedelta(seconds=30)
+"""A reaction also runs this often, so that loads come back when the grid sensor is quiet."""
+LIMIT_SOURCE_FUSE: Final = "fuse"
+LIMIT_SOURCE_DEMAND_RESPONSE: Final = "demand_response"
+
+# Market: peer-to-peer trading with neighbours over MQTT (agents/market.py)
+CONF_MARKET_ENABLED: Final = "market_enabled"
+CONF_MARKET_COMMUNITY: Final = "market_community"
+CONF_MARKET_HOME_ID: Final = "market_home_id"
+CONF_MARKET_MECHANISM: Final = "market_mechanism"
+CONF_MARKET_GATE_MINUTES: Final = "market_gate_minutes"
+MARKET_MECHANISMS: Final = ("auction", "sdr", "mmr")
+DEFAULT_MARKET_MECHANISM: Final = "auction"
+DEFAULT_MARKET_GATE_MINUTES: Final = 5
+MIN_MARKET_GATE_MINUTES: Final = 1
+MAX_MARKET_GATE_MINUTES: Final = 60
+SUBENTRY_PEER: Final = "community_peer"
+CONF_PEER_HOME_ID: Final = "home_id"
+CONF_PEER_PUBLIC_KEY: Final = "public_key"
+MARKET_STORE_VERSION: Final = 1
+MARKET_SAVE_DELAY_S: Final = 10
+MARKET_TICK_INTERVAL: Final = timedelta(seconds=10)
+"""Heartbeats, clearing and delivery reports are checked this often."""
+MARKET_KEEP_SLOTS: Final = 4
+"""Settled slots are forgotten this many slots after they end."""
+MARKET_ORDER_HORIZON: Final = timedelta(hours=4)
+"""Orders are placed for the slots of the plan this far ahead (the rest of the plan is too
+uncertain to promise, and every order is a message to every home)."""
+MARKET_MIN_CHANGE_WH: Final = 10
+MARKET_MIN_CHANGE_PRICE: Final = 0.005
+"""A new plan re-sends an order only when its energy or price moved more than this (or 5 %)."""

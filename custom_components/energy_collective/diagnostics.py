@@ -59,6 +59,7 @@ async def async_get_config_entry_diagnostics(
         },
         "price_formats": dict(collector.price_formats),
         "forecaster": entry.runtime_data.forecaster.summary(),
+        "grid": entry.runtime_data.grid.summary() if entry.runtime_data.grid else None,
         "sources": {
             key: {
                 "entity_id": source.entity_id,
@@ -69,4 +70,6 @@ async def async_get_config_entry_diagnostics(
             }
             for key, source in collector.sources.items()
         },
+        # the market's public key and counters (never its private key)
+        "market": market.diagnostics() if (market := entry.runtime_data.market) else None,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    UnitOfEnergy,
     UnitOfMass,
     UnitOfPower,
     UnitOfTemperature,
@@ -24,8 +25,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .agents.budget import PowerBudget
 from .agents.collector import CollectorCoordinator
 from .agents.forecaster import ForecastAccuracy, ForecasterCoordinator, ForecastSnapshot
+from .agents.grid import GridAgent, GridState
 from .agents.planner import PlannerCoordinator, PlanResult, plan_index
 from .collective import EnergyCollectiveConfigEntry
 from .const import (
@@ -38,8 +41,16 @@ from .const import (
 )
 from .engine.forecast import ForecastResult
 from .engine.model import DevicePlan, HomeSnapshot, Plan
-from .engine.windows import extreme_window
-from .entity import ROLE_PLANNER, EnergyCollectiveEntity, ManagedDeviceEntity
+from .engine.windows import Window, extreme_window
+from .entity import (
+    ROLE_PLANNER,
+    EnergyCollectiveEntity,
+    ManagedDeviceEntity,
+    agent_device_info,
+)
+
+if TYPE_CHECKING:
+    from .agents.market import MarketAgent
 
 PARALLEL_UPDATES = 0
 ROLE_COLLECTOR = "collector"
@@ -497,6 +508,124 @@ DEVICE_SENSORS: tuple[DeviceSensorDescription, ...] = (
 )
 
 
+ROLE_GRID = "grid"
+
+
+def _window_attributes(window: Window | None) -> Mapping[str, Any]:
+    if window is None:
+        return {}
+    return {"end": window.end.isoformat(), "average_price": round(window.average, 5)}
+
+
+def _event_attributes(state: GridState) -> Mapping[str, Any]:
+    event = state.event
+    if event is None:
+        return {"participating": state.participating}
+    return {
+        "end": event.end.isoformat(),
+        "import_cap_w": event.import_cap_w,
+        "incentive_per_kwh": event.incentive_per_kwh,
+        "source": event.source,
+        "title": event.title,
+        "active": event.active_at(state.time),
+        "participating": state.participating and event.joined,
+    }
+
+
+def _last_attributes(state: GridState) -> Mapping[str, Any]:
+    last = state.last
+    if last is None:
+        return {}
+    return {
+        "title": last.title,
+        "source": last.source,
+        "start": last.start.isoformat(),
+        "end": last.end.isoformat(),
+        "baseline_kwh": last.baseline_kwh,
+        "measured_kwh": last.measured_kwh,
+        "baseline_days": [day.isoformat() for day in last.baseline_days],
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridSensorDescription(SensorEntityDescription):
+    """How a grid sensor gets its value (and attributes) from the grid agent's state."""
+
+    value: Callable[[GridState], float | datetime | None]
+    attributes: Callable[[GridState], Mapping[str, Any]] | None = None
+    exists: Callable[[GridAgent], bool] = lambda _: True
+    money: bool = False
+
+
+GRID_SENSORS: tuple[GridSensorDescription, ...] = (
+    GridSensorDescription(
+        key="next_cheap_window",
+        translation_key="next_cheap_window",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value=lambda s: s.cheap.start if s.cheap else None,
+        attributes=lambda s: _window_attributes(s.cheap),
+    ),
+    GridSensorDescription(
+        key="next_expensive_window",
+        translation_key="next_expensive_window",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value=lambda s: s.expensive.start if s.expensive else None,
+        attributes=lambda s: _window_attributes(s.expensive),
+    ),
+    GridSensorDescription(
+        key="carbon_intensity",
+        translation_key="carbon_intensity",
+        native_unit_of_measurement="gCO2eq/kWh",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value=lambda s: s.carbon_g_per_kwh,
+        exists=lambda g: g.carbon_entity is not None,
+    ),
+    GridSensorDescription(
+        key="plan_emissions",
+        translation_key="plan_emissions",
+        device_class=SensorDeviceClass.WEIGHT,
+        native_unit_of_measurement=UnitOfMass.KILOGRAMS,
+        suggested_display_precision=2,
+        value=lambda s: s.plan_emissions_kg,
+        exists=lambda g: g.carbon_entity is not None,
+    ),
+    GridSensorDescription(
+        key="demand_response_event",
+        translation_key="demand_response_event",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value=lambda s: s.event.start if s.event else None,
+        attributes=_event_attributes,
+    ),
+    GridSensorDescription(
+        key="last_event_energy_reduced",
+        translation_key="last_event_energy_reduced",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value=lambda s: s.last.energy_reduced_kwh if s.last else None,
+        attributes=_last_attributes,
+    ),
+    GridSensorDescription(
+        key="last_event_reward",
+        translation_key="last_event_reward",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value=lambda s: s.last.reward if s.last else None,
+        money=True,
+    ),
+    GridSensorDescription(
+        key="peak_import_this_period",
+        translation_key="peak_import_this_period",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value=lambda s: s.peak_w,
+        exists=lambda g: g.demand_charge_per_kw > 0,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnergyCollectiveConfigEntry,
@@ -517,6 +646,16 @@ async def async_setup_entry(
     async_add_entities(
         PlannerSensor(planner, entry, description) for description in PLANNER_SENSORS
     )
+    if (budget := entry.runtime_data.budget) is not None:
+        async_add_entities([GridHeadroomSensor(budget, entry)])
+    if (grid := entry.runtime_data.grid) is not None:
+        async_add_entities(
+            GridSensor(grid, entry, description)
+            for description in GRID_SENSORS
+            if description.exists(grid)
+        )
+    if (market := entry.runtime_data.market) is not None:
+        async_add_entities(MarketSensor(market, entry, d) for d in MARKET_SENSORS)
     for cfg in planner.configs.values():
         async_add_entities(
             (
@@ -660,3 +799,197 @@ class DeviceSensor(ManagedDeviceEntity, SensorEntity):
         if values is None:
             return {"forecast": []}
         return {"forecast": _points(result.plan, values, self.entity_description.scale)}
+
+
+class GridSensor(EnergyCollectiveEntity[GridAgent], SensorEntity):
+    """A sensor of the grid integration agent."""
+
+    entity_description: GridSensorDescription
+
+    def __init__(
+        self,
+        coordinator: GridAgent,
+        entry: EnergyCollectiveConfigEntry,
+        description: GridSensorDescription,
+    ) -> None:
+        """Attach the sensor to the grid agent's device."""
+        super().__init__(coordinator, entry, ROLE_GRID, description)
+
+    @property
+    def native_value(self) -> float | datetime | None:
+        """The value from the agent's latest state."""
+        return self.entity_description.value(self.coordinator.data)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Rewards are in the currency of the event's reward (the home's)."""
+        if self.entity_description.money:
+            last = self.coordinator.data.last
+            return (last.currency if last else None) or self.hass.config.currency
+        return self.entity_description.native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """What explains the value, where the sensor has any."""
+        if self.entity_description.attributes is None:
+            return None
+        return self.entity_description.attributes(self.coordinator.data)
+
+
+class GridHeadroomSensor(SensorEntity):
+    """How far the measured grid import is under the limit (negative: over), W."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "grid_headroom"
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_native_unit_of_measurement = UnitOfPower.WATT
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, budget: PowerBudget, entry: EnergyCollectiveConfigEntry) -> None:
+        """Attach the sensor to the planner's device; it follows every budget reaction."""
+        self.budget = budget
+        self._attr_unique_id = f"{entry.entry_id}_{ROLE_PLANNER}_grid_headroom"
+        self._attr_device_info = agent_device_info(entry, ROLE_PLANNER)
+
+    async def async_added_to_hass(self) -> None:
+        """Write the state after every reaction of the budget."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.budget.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> float | None:
+        """The limit minus the import at the last reaction."""
+        headroom = self.budget.headroom_w
+        return None if headroom is None else round(headroom, 1)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """The limit, where it comes from, and the devices currently shed."""
+        return {
+            "limit_w": self.budget.limit_w,
+            "limit_source": self.budget.limit_source,
+            "shed": self.budget.shed_devices,
+        }
+
+
+# -- market (agents/market.py): only while trading is enabled -----------------------------------
+
+ROLE_MARKET = "market"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketSensorDescription(SensorEntityDescription):
+    """How a market sensor reads the market agent; `money`: unit is the home's currency."""
+
+    value: Callable[[MarketAgent], float | str | None]
+    attributes: Callable[[MarketAgent], Mapping[str, Any]] | None = None
+    money: bool = False
+    price: bool = False
+
+
+MARKET_SENSORS: tuple[MarketSensorDescription, ...] = (
+    MarketSensorDescription(
+        key="market_energy_sold",
+        translation_key="market_energy_sold",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value=lambda m: round(m.totals.sold_kwh, 6),
+    ),
+    MarketSensorDescription(
+        key="market_energy_bought",
+        translation_key="market_energy_bought",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        value=lambda m: round(m.totals.bought_kwh, 6),
+    ),
+    MarketSensorDescription(
+        key="market_revenue",
+        translation_key="market_revenue",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value=lambda m: round(m.totals.revenue, 6),
+        money=True,
+    ),
+    MarketSensorDescription(
+        key="market_cost",
+        translation_key="market_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value=lambda m: round(m.totals.cost, 6),
+        money=True,
+    ),
+    MarketSensorDescription(
+        key="market_clearing_price",
+        translation_key="market_clearing_price",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=4,
+        value=lambda m: m.last_price,
+        price=True,
+    ),
+    MarketSensorDescription(
+        key="market_peers_online",
+        translation_key="market_peers_online",
+        state_class=SensorStateClass.MEASUREMENT,
+        value=lambda m: len(m.peers_online()),
+        attributes=lambda m: {"peers": m.peers_online(), "known": sorted(m.peer_names.values())},
+    ),
+    MarketSensorDescription(
+        key="market_rejected_messages",
+        translation_key="market_rejected_messages",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value=lambda m: sum(m.rejected().values()),
+        attributes=lambda m: m.rejected(),
+    ),
+    MarketSensorDescription(
+        key="market_public_key",
+        translation_key="market_public_key",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value=lambda m: m.keypair.public_key if m.keypair is not None else None,
+        attributes=lambda m: {"home_id": m.home_id, "community": m.market_config.community},
+    ),
+)
+
+
+class MarketSensor(EnergyCollectiveEntity["MarketAgent"], SensorEntity):
+    """A sensor of the market agent."""
+
+    entity_description: MarketSensorDescription
+
+    def __init__(
+        self,
+        coordinator: MarketAgent,
+        entry: EnergyCollectiveConfigEntry,
+        description: MarketSensorDescription,
+    ) -> None:
+        """Attach the sensor to the market's device."""
+        super().__init__(coordinator, entry, ROLE_MARKET, description)
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The agent's current figure."""
+        return self.entity_description.value(self.coordinator)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Money in the home's currency, prices per kWh of it."""
+        if self.entity_description.money or self.entity_description.price:
+            snapshot = self.coordinator.collector.data
+            currency = (snapshot.currency if snapshot else None) or self.hass.config.currency
+            return f"{currency}/kWh" if self.entity_description.price else currency
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Peers by name, rejections by reason, or this home's market id."""
+        if self.entity_description.attributes is None:
+            return None
+        return self.entity_description.attributes(self.coordinator)

@@ -24,16 +24,22 @@ from .const import (
     ATTR_CONFIG_ENTRY,
     ATTR_DEVICE_ID,
     ATTR_DURATION,
+    ATTR_END,
     ATTR_FINISH_BY,
+    ATTR_IMPORT_CAP_W,
+    ATTR_INCENTIVE,
     ATTR_MINUTES,
+    ATTR_START,
     ATTR_STATE,
     DOMAIN,
     SERVICE_CANCEL_RUN,
+    SERVICE_DEMAND_RESPONSE,
     SERVICE_OPTIMIZE,
     SERVICE_REQUEST_RUN,
     SERVICE_SET_OVERRIDE,
     SUBENTRY_APPLIANCE,
 )
+from .engine.grid import DemandResponseError, action_event
 from .engine.model import plan_to_dict
 
 OPTIMIZE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string})
@@ -50,6 +56,16 @@ SET_OVERRIDE_SCHEMA = vol.Schema(
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_MINUTES): vol.All(vol.Coerce(float), vol.Range(min=0, max=7 * 24 * 60)),
         vol.Optional(ATTR_STATE): cv.boolean,
+    }
+)
+
+DEMAND_RESPONSE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY): cv.string,
+        vol.Required(ATTR_START): cv.datetime,
+        vol.Required(ATTR_END): cv.datetime,
+        vol.Optional(ATTR_IMPORT_CAP_W): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional(ATTR_INCENTIVE): vol.Coerce(float),
     }
 )
 
@@ -171,6 +187,47 @@ async def _set_override(call: ServiceCall) -> None:
     await planner.async_refresh()
 
 
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt_util.get_default_time_zone())
+
+
+async def _demand_response(call: ServiceCall) -> None:
+    entry = _entry(call.hass, call.data[ATTR_CONFIG_ENTRY])
+    grid = entry.runtime_data.grid
+    if grid is None:  # pragma: no cover - every loaded home has its grid agent
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry": entry.title},
+        )
+    start, end = _aware(call.data[ATTR_START]), _aware(call.data[ATTR_END])
+    try:
+        event = action_event(
+            start, end, call.data.get(ATTR_IMPORT_CAP_W), call.data.get(ATTR_INCENTIVE)
+        )
+    except DemandResponseError as err:
+        if err.key == "event_empty":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dr_cap_or_incentive"
+            ) from err
+        if err.key == "event_time":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dr_end_before_start"
+            ) from err
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="dr_invalid",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    if end <= dt_util.utcnow():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="dr_over",
+            translation_placeholders={"end": dt_util.as_local(end).isoformat()},
+        )
+    await grid.async_add_event(event)
+
+
 def _override_action(entry: EnergyCollectiveConfigEntry, subentry_id: str, on: bool) -> Action:
     from .agents.devices import nominal_power
 
@@ -196,6 +253,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_CANCEL_RUN, _cancel_run, schema=CANCEL_RUN_SCHEMA)
     hass.services.async_register(
         DOMAIN, SERVICE_SET_OVERRIDE, _set_override, schema=SET_OVERRIDE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_DEMAND_RESPONSE, _demand_response, schema=DEMAND_RESPONSE_SCHEMA
     )
 
 

@@ -51,6 +51,7 @@ COUNTERS: Final = (
     *APPLIANCES,
 )
 
+EXTRA_LOAD_MAX_W: Final = 30000.0
 WATER_TARGET_MIN_C: Final = 30.0
 WATER_TARGET_MAX_C: Final = 75.0
 WATER_BOOST_K: Final = 0.5
@@ -142,6 +143,8 @@ class HomeState:
     water_target_c: float | None = None
     """The thermostat's target set through the water heater entity (None: the site's)."""
     pool_pump_on: bool = False
+    extra_load_w: float = 0.0
+    """A load switched on by hand on top of the household's (a spike knob for tests and demos)."""
     program_started: dict[str, datetime] = field(default_factory=dict)
     energy_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0.0))
 
@@ -772,6 +775,11 @@ class SimulatedHome:
             st.water_heating = st.water_temp_c < st.water_target_c - WATER_BOOST_K
         self.refresh()
 
+    def set_extra_load(self, watts: float) -> None:
+        """Add an extra load to the house (W, 0 … 30 000): an oven, a kettle, a sauna."""
+        self.state.extra_load_w = max(0.0, min(EXTRA_LOAD_MAX_W, float(watts)))
+        self.refresh()
+
     def appliance_on(self, name: str) -> bool:
         """Switch state of an appliance."""
         if name in PROGRAM_APPLIANCES:
@@ -815,7 +823,7 @@ class SimulatedHome:
         s, st = self.site, self.state
         hours = dt.total_seconds() / 3600
         pv = pv_power(s, when)
-        load = house_load(s, when)
+        load = house_load(s, when) + st.extra_load_w
         appliances = self._appliance_powers(when)
 
         plugged = ev_at_home(s, when)

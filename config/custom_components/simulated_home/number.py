@@ -1,4 +1,4 @@
-"""Number entities of the simulated home: battery setpoint and charging current."""
+"""Number entities of the simulated home: battery setpoint, charging current, extra load."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
 from . import DATA_HUB, SimulatedHomeHub
 from .entity import SimEntity
+from .model import EXTRA_LOAD_MAX_W
 
 
 async def async_setup_platform(
@@ -18,11 +19,11 @@ async def async_setup_platform(
     async_add_entities: AddEntitiesCallback,
     discovery_info: DiscoveryInfoType | None = None,
 ) -> None:
-    """Add the battery setpoint and the charging current."""
+    """Add the battery setpoint, the charging current and the extra load."""
     if discovery_info is None:
         return
     hub = hass.data[DATA_HUB]
-    async_add_entities([BatteryPowerNumber(hub), EvCurrentNumber(hub)])
+    async_add_entities([BatteryPowerNumber(hub), EvCurrentNumber(hub), ExtraLoadNumber(hub)])
 
 
 class BatteryPowerNumber(SimEntity, NumberEntity):
@@ -71,3 +72,28 @@ class EvCurrentNumber(SimEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Change the current."""
         self.hub.async_command(lambda home: home.set_ev_current(value))
+
+
+class ExtraLoadNumber(SimEntity, NumberEntity):
+    """A load switched on by hand on top of the household's, W: the knob for load spikes."""
+
+    _attr_device_class = NumberDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.WATT
+    _attr_native_min_value = 0.0
+    _attr_native_max_value = EXTRA_LOAD_MAX_W
+    _attr_native_step = 100.0
+    _attr_mode = NumberMode.BOX
+    _attr_icon = "mdi:stove"
+
+    def __init__(self, hub: SimulatedHomeHub) -> None:
+        """Create the knob."""
+        super().__init__(hub, Platform.NUMBER, "extra_load", "Sim extra load")
+
+    @property
+    def native_value(self) -> float:
+        """The extra load now."""
+        return self.hub.home.state.extra_load_w
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Switch the extra load to `value` W (it shows in the house load and the grid)."""
+        self.hub.async_command(lambda home: home.set_extra_load(value))

@@ -147,6 +147,8 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
             self.import_schedule = parse_tou_schedule(text)
         if text := self.config.get(CONF_EXPORT_PRICE_SCHEDULE):
             self.export_schedule = parse_tou_schedule(text)
+        self.holidays: frozenset[date] = frozenset()
+        """Holidays for the time-of-use schedules; the grid agent sets them from a calendar."""
         self.currency: str | None = hass.config.currency
         self.quality: deque[float] = deque(maxlen=QUALITY_WINDOW)
         self.price_formats: dict[str, str | None] = {}
@@ -294,7 +296,9 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
         """The current price and the price series on the planning grid, in currency/kWh."""
         end = start + self.step * count
         if schedule is not None:
-            intervals = schedule.intervals(start, end, dt_util.get_default_time_zone())
+            intervals = schedule.intervals(
+                start, end, dt_util.get_default_time_zone(), self.holidays
+            )
             series = to_series(intervals, start, self.step, count)
             return series.value_at(now), series
         source = self.sources.get(key)

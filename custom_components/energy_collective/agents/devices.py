@@ -3,7 +3,8 @@
 Each device subentry of a home (battery, EV charger, appliance, interruptible load, thermal
 load) is read into a `DeviceConfig`; its runtime (`DeviceRuntime`: user settings, requests,
 the cycle that runs, an override) is kept by the planner and persisted. `build_device`
-combines both with the live states into the `engine.model` device the planner solves for.
+combines both with the live states into the `engine.model` device the planner solves for;
+`managed_device` combines them into the `engine.dispatch` device the power budget sheds.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from ..const import (
     CONF_MODE_SELECT,
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
+    CONF_POWER_ENTITY,
     CONF_POWER_NUMBER,
     CONF_POWER_W,
+    CONF_PRIORITY,
     CONF_RESERVE_PCT,
     CONF_RUN_HOURS,
     CONF_SESSION_KWH,
@@ -56,12 +59,22 @@ from ..const import (
     CONF_VOLUME_L,
     CONF_WINDOW_END,
     CONF_WINDOW_START,
+    DEFAULT_PRIORITY,
     DEVICE_SUBENTRIES,
+    PRIORITIES,
+    PRIORITY_MEDIUM,
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
     SUBENTRY_INTERRUPTIBLE,
     SUBENTRY_THERMAL,
+)
+from ..engine.dispatch import (
+    BatteryControl,
+    EVControl,
+    HeatPumpControl,
+    ManagedDevice,
+    Priority,
 )
 from ..engine.model import (
     Battery,
@@ -76,6 +89,10 @@ from ..engine.model import (
 WATER_KWH_PER_K_PER_LITRE = 4.186 / 3600
 PROFILE_STEP = timedelta(minutes=5)
 AMBIENT_C = 20.0
+HEAT_STEP_K = 0.5
+"""A heat pump's or water heater's setpoint goes down in steps of this many kelvin."""
+SOC_MARGIN_PCT = 1.0
+"""A battery this close to its reserve is not asked to discharge more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,4 +365,178 @@ def build_device(
         ambient_c=(AMBIENT_C,) * n_steps,
         heat_demand_w=(cfg.num(CONF_HEAT_DEMAND_W, 100.0),) * n_steps,
         efficiency=(cfg.num(CONF_COP, 1.0),) * n_steps,
+    )
+
+
+def priority(cfg: DeviceConfig) -> Priority:
+    """The device's shedding priority (its kind's default when not configured)."""
+    value = str(cfg.data.get(CONF_PRIORITY) or DEFAULT_PRIORITY.get(cfg.kind, PRIORITY_MEDIUM))
+    return value if value in PRIORITIES else PRIORITY_MEDIUM  # type: ignore[return-value]
+
+
+def _attribute_value(hass: HomeAssistant, entity_id: str, attribute: str) -> float | None:
+    state = hass.states.get(entity_id)
+    if state is None:
+        return None
+    try:
+        value = float(state.attributes.get(attribute))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def comfort_setpoint(cfg: DeviceConfig) -> float:
+    """The setpoint a heat pump or water heater is given when the plan heats, °C."""
+    return max(cfg.num(CONF_T_MIN, 45), cfg.num(CONF_T_MAX, 60))
+
+
+def managed_device(
+    hass: HomeAssistant,
+    cfg: DeviceConfig,
+    rt: DeviceRuntime,
+    *,
+    last_switch: datetime | None,
+    pending: bool = False,
+) -> ManagedDevice | None:
+    """The device as the power budget sees it now, or None when its entities cannot tell.
+
+    Estimates, from the configuration and the live states: an EV charger draws its current
+    times phases times voltage while it charges; a heat pump or water heater its power while it
+    heats (a `power` attribute when it has one); a switched load its configured power while on;
+    an appliance the power sensor's value (or its nominal power) while its cycle runs.
+    """
+    name, prio = cfg.name, priority(cfg)
+    common: dict[str, Any] = {"name": name, "priority": prio, "last_switch": last_switch}
+    if cfg.kind == SUBENTRY_BATTERY:
+        setpoint = state_value(hass, cfg.entity(CONF_POWER_NUMBER))
+        soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
+        if setpoint is None or soc is None:
+            return None
+        reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+        room = cfg.num(CONF_MAX_DISCHARGE_W, 3000.0) if soc > reserve + SOC_MARGIN_PCT else 0.0
+        battery = BatteryControl(power_w=setpoint, max_discharge_w=room)
+        return ManagedDevice(**common, kind="controllable", on=True, control=battery)
+    if cfg.kind == SUBENTRY_EV:
+        unit = cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
+        plugged = state_on(hass, cfg.entity(CONF_PLUGGED_ENTITY))
+        switch = cfg.entity(CONF_CHARGE_SWITCH)
+        current = state_value(hass, cfg.entity(CONF_CURRENT_NUMBER))
+        on = state_on(hass, switch) if switch else (current or 0.0) > 0
+        if plugged is None or on is None:
+            return None
+        on = on and plugged
+        if cfg.entity(CONF_CURRENT_NUMBER) is None or current is None or not on:
+            # no current to turn down (or nothing to turn down): a switched load
+            power = (current or cfg.num(CONF_MAX_CURRENT_A, 16)) * unit if on else 0.0
+            return ManagedDevice(**common, kind="interruptible", on=on, power_w=power)
+        low = min(cfg.num(CONF_MIN_CURRENT_A, 6), cfg.num(CONF_MAX_CURRENT_A, 16))
+        control = EVControl(
+            current_a=current,
+            min_a=low,
+            max_a=max(low, cfg.num(CONF_MAX_CURRENT_A, 16), current),
+            watts_per_a=unit,
+        )
+        return ManagedDevice(
+            **common,
+            kind="controllable",
+            on=True,
+            power_w=current * unit,
+            control=control,
+            off_allowed=switch is not None,
+        )
+    if cfg.kind == SUBENTRY_APPLIANCE:
+        on = state_on(hass, cfg.entity(CONF_SWITCH))
+        if on is None:
+            return None
+        running = on or rt.started_at is not None
+        measured = state_value(hass, cfg.entity(CONF_POWER_ENTITY))
+        rated = nominal_power(cfg, rt)
+        power = (measured if measured is not None else rated) if running else 0.0
+        return ManagedDevice(
+            **common,
+            kind="deferrable",
+            on=on,
+            power_w=power,
+            rated_power_w=rated,
+            uninterruptible=True,
+            cycle_running=running,
+            pending=pending and not running,
+        )
+    if cfg.kind == SUBENTRY_INTERRUPTIBLE:
+        on = state_on(hass, cfg.entity(CONF_SWITCH))
+        if on is None:
+            return None
+        return ManagedDevice(
+            **common,
+            kind="interruptible",
+            on=on,
+            power_w=cfg.num(CONF_POWER_W, 1000.0) if on else 0.0,
+            rated_power_w=cfg.num(CONF_POWER_W, 1000.0),
+            min_on=timedelta(minutes=cfg.num(CONF_MIN_ON_MIN)),
+            min_off=timedelta(minutes=cfg.num(CONF_MIN_OFF_MIN)),
+        )
+    return _thermal(hass, cfg, common)
+
+
+def _thermal(
+    hass: HomeAssistant, cfg: DeviceConfig, common: dict[str, Any]
+) -> ManagedDevice | None:
+    """A thermal load: a heat pump (climate) turns down in steps; a thermostat is switched.
+
+    A climate entity is taken as a modulating heat pump: its power falls in proportion as its
+    setpoint comes down towards the room's temperature. A water heater's thermostat is on or
+    off: it is "switched off" by setting the bottom of the comfort band, and a plain switch is
+    switched off.
+    """
+    entity_id = cfg.entity(CONF_THERMAL_ENTITY)
+    on = state_on(hass, entity_id)
+    if entity_id is None or on is None:
+        return None
+    nominal = cfg.num(CONF_POWER_W, 2000.0)
+    domain = entity_id.split(".")[0]
+    if domain not in ("climate", "water_heater"):
+        power = nominal if on else 0.0
+        return ManagedDevice(
+            **common, kind="interruptible", on=on, power_w=power, rated_power_w=nominal
+        )
+    target = _attribute_value(hass, entity_id, "temperature")
+    if target is None:
+        return None
+    current = state_value(hass, cfg.entity(CONF_TEMPERATURE_ENTITY))
+    if current is None:
+        current = _attribute_value(hass, entity_id, "current_temperature")
+    measured = _attribute_value(hass, entity_id, "power")
+    if measured is not None:
+        power = max(0.0, measured)
+    else:
+        state = hass.states.get(entity_id)
+        attributes = state.attributes if state is not None else {}
+        if "hvac_action" in attributes or "heating" in attributes:
+            heating = attributes.get("hvac_action") in ("heating", "preheating") or bool(
+                attributes.get("heating")
+            )
+        else:
+            heating = current is not None and current < target
+        power = nominal if heating and on else 0.0
+    if domain == "water_heater":
+        return ManagedDevice(
+            **common, kind="interruptible", on=power > 0, power_w=power, rated_power_w=nominal
+        )
+    comfort = comfort_setpoint(cfg)
+    band = comfort - min(cfg.num(CONF_T_MIN, 45), cfg.num(CONF_T_MAX, 60))
+    # the heating stops when the setpoint reaches the room's temperature
+    gap = max(HEAT_STEP_K, target - current) if current is not None else max(1.0, band)
+    control = HeatPumpControl(
+        offset_k=target - comfort,
+        max_offset_k=max(0.0, band),
+        watts_per_k=power / gap,
+        step_k=HEAT_STEP_K,
+    )
+    return ManagedDevice(
+        **common,
+        kind="controllable",
+        on=on,
+        power_w=power,
+        rated_power_w=nominal,
+        control=control,
     )

@@ -6,6 +6,11 @@ naming the device when it keeps failing, and writes the reason to the logbook. A
 new plan, `async_dispatch` commands what the plan wants now, unless the home is advisory
 (automatic control off, or the manual mode), a device is not managed, or a user's manual
 change holds it (an override, detected here from state changes that were not ours).
+
+The power budget (`agents/budget.py`) sends its shedding through `async_shed`, which maps an
+`engine.dispatch` action onto the same commands. Plan dispatch respects the budget: a device
+it has shed is not raised again by the plan, and a start obeys its conflict rules
+(`engine.dispatch.may_start`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.logbook import async_log_entry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -54,16 +59,29 @@ from ..const import (
     CONF_VOLTAGE_V,
     DEFAULT_OVERRIDE_MINUTES,
     DOMAIN,
+    LIMIT_SOURCE_DEMAND_RESPONSE,
+    LIMIT_SOURCE_FUSE,
     MODE_MANUAL,
     RETRY_DELAYS_S,
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
 )
+from ..engine import dispatch as shedding
 from ..engine.model import Device
 from ..engine.safety import DeviceState, check_command
-from .devices import DeviceConfig, build_device, nominal_power, state_on, state_value
+from .devices import (
+    DeviceConfig,
+    build_device,
+    comfort_setpoint,
+    nominal_power,
+    state_on,
+    state_value,
+)
 from .planner import PlannerCoordinator, plan_index
+
+if TYPE_CHECKING:
+    from .budget import PowerBudget
 
 _LOGGER = logging.getLogger(__name__)
 IDLE_W = 50.0
@@ -72,10 +90,15 @@ IDLE_W = 50.0
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """What a device should do: on/off and, where it has a level, its power (W)."""
+    """What a device should do: on/off and, where it has a level, its power (W).
+
+    `setpoint_c`: for a heat pump or water heater, the target to set instead of the comfort
+    band's edge (the power budget lowers it by an offset).
+    """
 
     on: bool
     power_w: float = 0.0
+    setpoint_c: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +141,8 @@ class Dispatcher:
         """Subentry id -> when the dispatcher last switched the device on or off."""
         self._lock = asyncio.Lock()
         self.last_results: dict[str, CommandResult] = {}
+        self.budget: PowerBudget | None = None
+        """The power budget of the home, once it runs; plan dispatch respects its shedding."""
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -145,6 +170,27 @@ class Dispatcher:
     def advisory(self) -> bool:
         """True when the home publishes its plan but commands nothing."""
         return not self.planner.automatic or self.planner.mode == MODE_MANUAL
+
+    def limit(self, now: datetime) -> tuple[float, str]:
+        """The import limit that holds now (W) and where it comes from.
+
+        The main fuse, or the grid agent's demand-response cap while one is lower.
+        """
+        fuse = self.planner.grid_limit_w or self.planner.default_grid_limit_w
+        collective = getattr(self.planner.config_entry, "runtime_data", None)
+        grid = getattr(collective, "grid", None)
+        cap_of = getattr(grid, "import_cap_w", None)
+        cap = cap_of(now) if callable(cap_of) else None
+        if cap is not None and float(cap) < fuse:
+            return float(cap), LIMIT_SOURCE_DEMAND_RESPONSE
+        return float(fuse), LIMIT_SOURCE_FUSE
+
+    def last_switch(self, subentry_id: str) -> datetime | None:
+        """When the device last went on or off, as far as the dispatcher and planner saw."""
+        changes = [when for when in [self._switched.get(subentry_id)] if when is not None]
+        if (last := self.planner.runtime[subentry_id].last_change) is not None:
+            changes.append(last)
+        return max(changes) if changes else None
 
     @callback
     def _minute(self, _now: datetime) -> None:
@@ -232,15 +278,45 @@ class Dispatcher:
                 if self._held(subentry_id, cfg, action.on, now):
                     continue
                 raised = (action.power_w if action.on else 0.0) - self._draw(cfg)
+                if self._budget_forbids(subentry_id, cfg, action, raised, now):
+                    continue
                 todo.append((raised, subentry_id, action))
-            for _, subentry_id, action in sorted(todo, key=lambda item: item[0]):
+            for raised, subentry_id, action in sorted(todo, key=lambda item: item[0]):
+                cfg = self.planner.configs[subentry_id]
+                if self._budget_forbids(subentry_id, cfg, action, raised, now):
+                    continue  # shed by the budget while the earlier commands went out
                 await self.async_command(subentry_id, action, reason="plan")
+
+    def _budget_forbids(
+        self, subentry_id: str, cfg: DeviceConfig, action: Action, raised: float, now: datetime
+    ) -> bool:
+        """True when the power budget holds the device back from what the plan wants.
+
+        A device the budget has shed is not raised again by the plan (the budget restores it),
+        and a device that the plan switches on must pass the conflict rules.
+        """
+        budget = self.budget
+        if budget is None or raised <= 0:
+            return False
+        if budget.state.is_shed(cfg.name):
+            _LOGGER.debug("%s is shed by the power budget: the plan waits", cfg.name)
+            return True
+        current = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
+        if not action.on or current or cfg.kind == SUBENTRY_BATTERY:
+            return False
+        permission = budget.may_start(subentry_id, action, now)
+        if not permission:
+            _LOGGER.debug("%s may not start now: %s", cfg.name, permission.reason)
+        return not permission
 
     def _draw(self, cfg: DeviceConfig) -> float:
         """What a device draws from the home now, as far as its entities tell, W."""
         if cfg.kind == SUBENTRY_BATTERY:
             return state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0
         if state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
+            current = state_value(self.hass, cfg.entity(CONF_CURRENT_NUMBER))
+            if cfg.kind == SUBENTRY_EV and current is not None:
+                return current * cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
             return nominal_power(cfg, self.planner.runtime[cfg.subentry_id])
         return 0.0
 
@@ -256,12 +332,10 @@ class Dispatcher:
         current = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
         if current is None or current == on:
             return False
-        changes = [when for when in [self._switched.get(subentry_id)] if when is not None]
-        if (last := self.planner.runtime[subentry_id].last_change) is not None:
-            changes.append(last)
-        if not changes:
+        last = self.last_switch(subentry_id)
+        if last is None:
             return False
-        since = now - max(changes)
+        since = now - last
         minimum = cfg.num(CONF_MIN_ON_MIN) if current else cfg.num(CONF_MIN_OFF_MIN)
         if since < timedelta(minutes=minimum):
             _LOGGER.debug(
@@ -311,6 +385,8 @@ class Dispatcher:
         domain = entity_id.split(".")[0]
         if domain in ("climate", "water_heater"):
             target = cfg.num(CONF_T_MAX, 60) if action.on else cfg.num(CONF_T_MIN, 45)
+            if action.setpoint_c is not None:
+                target = action.setpoint_c
             calls.append(
                 _Call(
                     domain,
@@ -377,7 +453,7 @@ class Dispatcher:
         grid = collector.grid_power_w(dt_util.utcnow())  # the live reading, not the snapshot
         if grid is None:
             return None
-        limit = self.planner.grid_limit_w or self.planner.default_grid_limit_w
+        limit, _ = self.limit(dt_util.utcnow())
         return limit - grid + self._draw(cfg)
 
     def _fit(self, cfg: DeviceConfig, action: Action, headroom: float) -> Action | None:
@@ -401,6 +477,9 @@ class Dispatcher:
             return action, ()
         state = self._state(subentry_id, cfg)
         headroom = self._headroom(cfg)
+        commanded = action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0
+        if commanded <= self._draw(cfg) + 1.0:
+            headroom = None  # a command that draws no more than now never adds import
 
         def violations(act: Action) -> list[Any]:
             power = act.power_w if act.on or cfg.kind == SUBENTRY_BATTERY else 0.0
@@ -420,9 +499,12 @@ class Dispatcher:
         return action, tuple(v.message for v in found)
 
     async def async_command(
-        self, subentry_id: str, action: Action, *, reason: str
+        self, subentry_id: str, action: Action, *, reason: str, log: str | None = None
     ) -> CommandResult:
-        """Check, send and verify one command to a device; the single path to devices."""
+        """Check, send and verify one command to a device; the single path to devices.
+
+        `log` replaces the logbook's default text (state, power and `reason`).
+        """
         cfg = self.planner.configs[subentry_id]
         action, messages = self._check(subentry_id, cfg, action)
         if messages:
@@ -460,19 +542,70 @@ class Dispatcher:
                 self._switched[subentry_id] = dt_util.utcnow()
             if cfg.kind == SUBENTRY_APPLIANCE and action.on:
                 rt = self.planner.runtime[subentry_id]
+                if not before and self.budget is not None:
+                    self.budget.record_start(cfg.name)  # a cycle this command started
                 rt.started_at = rt.started_at or dt_util.utcnow()
                 self.planner.async_save()
         state = "on" if action.on else "off"
+        text = log if log is not None else f"{state}, {action.power_w:.0f} W ({reason})"
         async_log_entry(
             self.hass,
             cfg.name,
-            f"{state}, {action.power_w:.0f} W ({reason})"
-            + ("" if error is None else f": failed, {error}"),
+            text + ("" if error is None else f": failed, {error}"),
             DOMAIN,
             calls[0].entity_id if calls else None,
         )
         self.last_results[subentry_id] = result
         return result
+
+    def shed_command(self, subentry_id: str, shed: shedding.Action) -> Action | None:
+        """The command that carries out one action of the power budget (None: nothing to send).
+
+        ``defer`` holds an appliance that has not started (nothing to send: the plan waits);
+        ``switch_off`` switches off; ``reduce_to`` and ``restore`` set the charging current,
+        the battery's power or the heat pump's setpoint they carry, and a ``restore`` without a
+        setting switches the device back on (an appliance is left to the plan to start).
+        """
+        cfg = self.planner.configs[subentry_id]
+        params = shed.params
+        unit = cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
+        if shed.action == "defer":
+            return None
+        if shed.action == "switch_off":
+            return Action(on=False)
+        if "current_a" in params:
+            return Action(on=True, power_w=params["current_a"] * unit)
+        if "battery_power_w" in params:
+            power = params["battery_power_w"]
+            return Action(on=abs(power) >= IDLE_W, power_w=power)
+        if "setpoint_offset_k" in params:
+            target = comfort_setpoint(cfg) + params["setpoint_offset_k"]
+            restoring = shed.action == "restore"
+            power = nominal_power(cfg, self.planner.runtime[subentry_id]) if restoring else 0.0
+            return Action(on=True, power_w=power, setpoint_c=target)
+        if cfg.kind == SUBENTRY_APPLIANCE:
+            return None
+        if cfg.kind == SUBENTRY_EV and (number := cfg.entity(CONF_CURRENT_NUMBER)):
+            current = state_value(self.hass, number) or cfg.num(CONF_MIN_CURRENT_A, 6)
+            return Action(on=True, power_w=current * unit)
+        return Action(on=True, power_w=nominal_power(cfg, self.planner.runtime[subentry_id]))
+
+    async def async_shed(
+        self, subentry_id: str, shed: shedding.Action, *, log: str
+    ) -> CommandResult | None:
+        """Carry out one action of the power budget through `async_command` (None: no command).
+
+        A hold (an appliance kept from starting) and a restore that hands a device back to the
+        plan send nothing; they are still written to the logbook.
+        """
+        cfg = self.planner.configs[subentry_id]
+        action = self.shed_command(subentry_id, shed)
+        if action is None:
+            async_log_entry(self.hass, cfg.name, log, DOMAIN, cfg.entity(CONF_SWITCH))
+            if shed.action == "restore":
+                self._plan_updated()
+            return None
+        return await self.async_command(subentry_id, action, reason="budget", log=log)
 
     async def _send(self, calls: list[_Call]) -> str | None:
         for call in calls:

@@ -211,3 +211,44 @@ async def async_load_history(
     return await get_instance(hass).async_add_executor_job(
         load_history_job, hass, config, start, end, step
     )
+
+
+def grid_import_job(
+    hass: HomeAssistant, config: Mapping[str, Any], start: datetime, end: datetime, step: timedelta
+) -> Series:
+    """Measured grid import (W, export as 0) at `step` from `start` to `end`, None where nothing
+    was recorded (blocking: run it in the recorder's executor). For baselines and peaks."""
+    signed = config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED
+    keys = (CONF_GRID_POWER,) if signed else (CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER)
+    entity_ids = {key: config[key] for key in keys if config.get(key)}
+    count = int((end - start) / step)
+    empty = Series(start, step, (None,) * count)
+    if len(entity_ids) != len(keys):
+        return empty
+    wanted = set(entity_ids.values())
+    intervals = _statistics_intervals(hass, wanted, start, end)
+    intervals.update(_states_intervals(hass, sorted(wanted - set(intervals)), start, end))
+
+    def series(key: str) -> Series | None:
+        found = intervals.get(entity_ids[key])
+        return to_series(found, start, step, count) if found else None
+
+    if signed:
+        sign = -1.0 if config.get(CONF_GRID_SIGN) == GRID_SIGN_EXPORT_POSITIVE else 1.0
+        net = _combine((series(CONF_GRID_POWER), sign))
+    else:
+        net = _combine(
+            (series(CONF_GRID_IMPORT_POWER), 1.0), (series(CONF_GRID_EXPORT_POWER), -1.0)
+        )
+    if net is None:
+        return empty
+    return Series(start, step, tuple(None if v is None else max(0.0, v) for v in net.values))
+
+
+async def async_grid_import(
+    hass: HomeAssistant, config: Mapping[str, Any], start: datetime, end: datetime, step: timedelta
+) -> Series:
+    """`grid_import_job` in the recorder's executor."""
+    return await get_instance(hass).async_add_executor_job(
+        grid_import_job, hass, config, start, end, step
+    )

@@ -506,7 +506,9 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         forecasts = self.forecaster.data
         start, n = planning_grid(dt_util.as_local(now), self.step_minutes, self.horizon_hours)
         step = timedelta(minutes=self.step_minutes)
-        times = [start + step * i for i in range(n)]
+        # steps in real time: added to a local time, a step would follow the wall clock and
+        # skip (or repeat) an hour on the days the clocks change
+        times = [dt_util.as_utc(start) + step * i for i in range(n)]
         if snapshot is None or (snapshot.import_prices is None and snapshot.import_price is None):
             raise ProblemError("no import price is known")
 
