@@ -11,6 +11,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -322,3 +323,27 @@ async def test_removing_a_home_forgets_what_its_agents_kept(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if entry.entry_id in key]
+
+
+async def test_device_of_every_subentry_hangs_below_the_planner(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On the first start the devices are linked to the planner's device, with no warning."""
+    entry = await start_home(hass, freezer)
+    planner_device = dr.async_get(hass).async_get_device(
+        identifiers={("energy_collective", f"{entry.entry_id}_planner")}
+    )
+    assert planner_device is not None
+    car = _device_entry(hass, entry, "Car")
+    assert car.via_device_id == planner_device.id
+    assert "non existing `via_device`" not in caplog.text
+
+
+def _device_entry(hass: HomeAssistant, entry: MockConfigEntry, name: str) -> Any:
+    found = [
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if device.name == name
+    ]
+    assert len(found) == 1, name
+    return found[0]

@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
@@ -24,6 +25,7 @@ from .agents.grid import GridAgent
 from .agents.planner import PlannerCoordinator
 from .collective import Collective, EnergyCollectiveConfigEntry
 from .const import CONF_MARKET_ENABLED, DOMAIN
+from .entity import ROLE_PLANNER, agent_device_info
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -102,6 +104,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))
+    # the planner's device first: every device subentry's device hangs below it (via_device)
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **agent_device_info(entry, ROLE_PLANNER)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_task(hass, dispatcher.async_dispatch(), f"{DOMAIN} dispatch")
     return True
