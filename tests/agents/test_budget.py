@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -535,6 +536,22 @@ async def test_heat_pump_setpoint_goes_down_and_a_water_heater_is_held(
     assert pump_state is not None
     assert pump_state.attributes["temperature"] == 21.0
     assert after <= LIMIT
+    # the plan wants the heat pump heating: its dispatch leaves the lowered setpoint alone
+    dispatcher = entry.runtime_data.dispatcher
+    assert not dispatcher.advisory
+    # this home has no price, so no plan: stand in for one that wants the pump on now
+    no_plan = dispatcher.planner.data
+    dispatcher.planner.data = replace(no_plan, plan=object())  # type: ignore[arg-type]
+    pump_id = next(k for k, c in dispatcher.planner.configs.items() if c.name == "Heat pump")
+    dispatcher.wanted = lambda sid, now: (  # type: ignore[method-assign]
+        Action(on=True, power_w=3000.0) if sid == pump_id else None
+    )
+    await dispatcher.async_dispatch()
+    await hass.async_block_till_done()
+    assert home.commands() == []
+    assert hass.states.get("climate.heat_pump").attributes["temperature"] == 21.0  # type: ignore[union-attr]
+    del dispatcher.wanted
+    dispatcher.planner.data = no_plan
     # 3000 W more: the heat pump goes down to the band's floor (19 °C), then the water heater
     # is set to its floor (45 °C)
     after = await _spike(hass, home, home.base_w + LIMIT - home.grid_w() + 3000.0)

@@ -179,6 +179,22 @@ async def test_non_numeric_and_unknown_unit_are_invalid(
     assert float(_value(hass, QUALITY)) < 100.0
 
 
+async def test_nan_and_inf_are_no_reading(
+    hass: HomeAssistant, home: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A meter that reports "nan" or "inf" has no value: the grid reads as unknown, not NaN."""
+    collector = home.runtime_data.collector
+    hass.states.async_set(GRID, "nan", power_attrs())
+    reading = collector.grid_power_w(dt_util.utcnow())
+    assert reading == reading  # the last good value is kept; a NaN would not equal itself
+    hass.states.async_set(GRID, "inf", power_attrs("kW"))
+    freezer.tick(timedelta(minutes=11))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert collector.grid_power_w(dt_util.utcnow()) is None
+    assert _value(hass, LOAD) == STATE_UNAVAILABLE
+
+
 async def test_separate_grid_sensors_battery_and_schedule(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -477,7 +477,11 @@ async def test_three_homes_trade_over_home_assistant_mqtt(
     # the totals survive a restart of the home (total_increasing sensors must not drop)
     bought_id = _entity(hass, ben, "sensor", "market_energy_bought")
     before_restart = _value(hass, bought_id)
+    metered = community.agent("ben")._metered
+    latest = max(metered)  # the slot under way: what was metered of it is kept too
+    seconds_before = metered[latest][2]
     assert await hass.config_entries.async_reload(ben.entry_id)
+    assert community.agent("ben")._metered[latest][2] >= seconds_before > 0
     await community.run(20)
     assert _value(hass, bought_id) == pytest.approx(before_restart)
     assert community.agent("ben").session.keypair.public_key == KEYS["ben"].public_key

@@ -179,6 +179,7 @@ class PowerBudget:
                 unsub()
             if self.dispatcher.budget is self:
                 self.dispatcher.budget = None
+            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_OVER_LIMIT}_{self.entry.entry_id}")
             self.hass.async_create_task(self.store.async_save(self.state.to_dict()))
 
         return _stop
@@ -279,6 +280,7 @@ class PowerBudget:
         self.import_w, self.limit_w, self.limit_source = grid, limit, source
         self.reactions += 1
         if self.dispatcher.advisory:
+            self._alert(0.0, limit, source)  # nothing is shed in an advisory home
             self._notify()
             return
         found = self.devices(now)

@@ -9,6 +9,7 @@ returns, and raises a repair issue when a configured entity no longer exists.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -213,6 +214,8 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
                     value = convert(float(state), attributes.get(ATTR_UNIT_OF_MEASUREMENT))
                 except (ValueError, UnitError):
                     value = None
+        if value is not None and not math.isfinite(value):
+            value = None  # "nan" and "inf" parse as floats but are no reading
         if value is not None:
             if source.reported:
                 LOGGER.info("%s is back: %s", source.entity_id, value)

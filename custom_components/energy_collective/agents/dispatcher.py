@@ -66,6 +66,7 @@ from ..const import (
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
+    SUBENTRY_THERMAL,
 )
 from ..engine import dispatch as shedding
 from ..engine.model import Device
@@ -74,6 +75,7 @@ from .devices import (
     DeviceConfig,
     build_device,
     comfort_setpoint,
+    managed_device,
     nominal_power,
     state_on,
     state_value,
@@ -296,11 +298,16 @@ class Dispatcher:
         and a device that the plan switches on must pass the conflict rules.
         """
         budget = self.budget
-        if budget is None or raised <= 0:
+        if budget is None:
             return False
-        if budget.state.is_shed(cfg.name):
+        # a lowered setpoint may leave a heat pump drawing as much as the plan wants: any
+        # heating command would undo the budget's reduction
+        raising = raised > 0 or (action.on and cfg.kind == SUBENTRY_THERMAL)
+        if raising and budget.state.is_shed(cfg.name):
             _LOGGER.debug("%s is shed by the power budget: the plan waits", cfg.name)
             return True
+        if raised <= 0:
+            return False
         current = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
         if not action.on or current or cfg.kind == SUBENTRY_BATTERY:
             return False
@@ -310,14 +317,19 @@ class Dispatcher:
         return not permission
 
     def _draw(self, cfg: DeviceConfig) -> float:
-        """What a device draws from the home now, as far as its entities tell, W."""
+        """What a device draws from the home now, as far as its entities tell, W.
+
+        The same estimate as the power budget's (`managed_device`): a charger's current times
+        phases times voltage, a heat pump's power while it heats, a load's power while on.
+        """
         if cfg.kind == SUBENTRY_BATTERY:
             return state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0
+        rt = self.planner.runtime[cfg.subentry_id]
+        device = managed_device(self.hass, cfg, rt, last_switch=None)
+        if device is not None:
+            return max(0.0, device.power_w)
         if state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
-            current = state_value(self.hass, cfg.entity(CONF_CURRENT_NUMBER))
-            if cfg.kind == SUBENTRY_EV and current is not None:
-                return current * cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
-            return nominal_power(cfg, self.planner.runtime[cfg.subentry_id])
+            return nominal_power(cfg, rt)
         return 0.0
 
     def _held(self, subentry_id: str, cfg: DeviceConfig, on: bool, now: datetime) -> bool:
@@ -499,11 +511,19 @@ class Dispatcher:
         return action, tuple(v.message for v in found)
 
     async def async_command(
-        self, subentry_id: str, action: Action, *, reason: str, log: str | None = None
+        self,
+        subentry_id: str,
+        action: Action,
+        *,
+        reason: str,
+        log: str | None = None,
+        retry: bool = True,
     ) -> CommandResult:
         """Check, send and verify one command to a device; the single path to devices.
 
-        `log` replaces the logbook's default text (state, power and `reason`).
+        `log` replaces the logbook's default text (state, power and `reason`). Without `retry`
+        a failed command is reported at once (the power budget tries again at its next
+        reaction rather than hold back every other device for seconds).
         """
         cfg = self.planner.configs[subentry_id]
         action, messages = self._check(subentry_id, cfg, action)
@@ -516,7 +536,7 @@ class Dispatcher:
         calls = self._calls(cfg, action)
         error: str | None = None
         attempts = 0
-        for delay in (*self.retry_delays, None):
+        for delay in (*(self.retry_delays if retry else ()), None):
             attempts += 1
             error = await self._send(calls)
             if error is None:
@@ -605,7 +625,7 @@ class Dispatcher:
             if shed.action == "restore":
                 self._plan_updated()
             return None
-        return await self.async_command(subentry_id, action, reason="budget", log=log)
+        return await self.async_command(subentry_id, action, reason="budget", log=log, retry=False)
 
     async def _send(self, calls: list[_Call]) -> str | None:
         for call in calls:

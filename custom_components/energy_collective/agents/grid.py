@@ -566,7 +566,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
         except DemandResponseError as err:
             _LOGGER.info("No baseline for %s: %s", _describe(event), err)
             return empty
-        except HomeAssistantError as err:
+        except Exception as err:  # a database error must not lose the event's end
             _LOGGER.warning("The history for %s could not be read: %s", _describe(event), err)
             return empty
         performance = event_performance(baseline, history, event.incentive_per_kwh)
@@ -602,7 +602,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
 
     @callback
     def _calendar_changed(self, event: Event[EventStateChangedData]) -> None:
-        self.hass.async_create_task(self._async_calendar_refresh())
+        self.config_entry.async_create_task(self.hass, self._async_calendar_refresh())
 
     async def _async_calendar_refresh(self) -> None:
         if await self._async_read_calendars(dt_util.utcnow()):
@@ -636,7 +636,9 @@ class GridAgent(DataUpdateCoordinator[GridState]):
                     self.collector.holidays = holidays
                     changed = True
                     if self.collector.import_schedule or self.collector.export_schedule:
-                        self.hass.async_create_task(self.collector.async_request_refresh())
+                        self.config_entry.async_create_task(
+                            self.hass, self.collector.async_request_refresh()
+                        )
         return changed
 
     async def _async_calendar_items(
@@ -664,7 +666,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
     @callback
     def _octopus_changed(self, event: Event[EventStateChangedData]) -> None:
         if self._read_octopus(event.data["new_state"]):
-            self.hass.async_create_task(self._async_events_changed())
+            self.config_entry.async_create_task(self.hass, self._async_events_changed())
 
     def _read_octopus(self, state: State | None) -> bool:
         """Read the saving sessions; True when they changed."""
@@ -681,7 +683,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
         before = self.carbon_forecast
         self._read_carbon(event.data["new_state"], learn=True)
         if self.carbon_forecast != before:
-            self.hass.async_create_task(self.planner.async_request_refresh())
+            self.config_entry.async_create_task(self.hass, self.planner.async_request_refresh())
         self._publish()
 
     def _read_carbon(self, state: State | None, *, learn: bool) -> None:

@@ -202,6 +202,14 @@ class MarketAgent(DataUpdateCoordinator[None]):
         self.totals = MarketTotals(**{k: float(totals.get(k, 0.0)) for k in asdict(MarketTotals())})
         self.last_price = stored.get("last_price")
         self._settled = {int(s) for s in stored.get("settled", [])}
+        try:  # what was metered of recent slots: a restart inside a slot loses only the gap
+            self._metered = {
+                int(slot): [float(x) for x in row][:3]
+                for slot, row in (stored.get("metered") or {}).items()
+                if len(row) == 3
+            }
+        except (AttributeError, TypeError, ValueError):
+            self._metered = {}
         try:
             ledger = Ledger.from_json(stored.get("ledger") or {})
         except (KeyError, TypeError, ValueError) as err:
@@ -234,6 +242,7 @@ class MarketAgent(DataUpdateCoordinator[None]):
             "totals": asdict(self.totals),
             "last_price": self.last_price,
             "settled": sorted(self._settled),
+            "metered": {str(slot): row for slot, row in self._metered.items()},
             "ledger": self.session.ledger.to_json(),
         }
 
