@@ -24,7 +24,7 @@ from .agents.forecaster import ForecasterCoordinator
 from .agents.grid import GridAgent
 from .agents.planner import PlannerCoordinator
 from .collective import Collective, EnergyCollectiveConfigEntry
-from .const import CONF_MARKET_ENABLED, DOMAIN
+from .const import AGENT_STORES, CONF_MARKET_ENABLED, DOMAIN, store_key
 from .entity import ROLE_PLANNER, agent_device_info
 from .services import async_setup_services
 
@@ -125,11 +125,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigE
     return unloaded
 
 
-STORES = ("planner", "forecaster", "budget", "grid", "market")
-"""What each agent of a home keeps in Home Assistant's storage (`<domain>.<entry id>.<agent>`)."""
-
-
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Forget what the agents of a removed home kept: plans, models, keys, totals."""
-    for agent in STORES:
-        await Store[Any](hass, 1, f"{DOMAIN}.{entry.entry_id}.{agent}").async_remove()
+    for agent in AGENT_STORES:
+        await Store[Any](hass, 1, store_key(entry.entry_id, agent)).async_remove()

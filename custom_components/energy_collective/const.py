@@ -6,6 +6,17 @@ from datetime import timedelta
 from typing import Final
 
 DOMAIN: Final = "energy_collective"
+
+
+AGENT_STORES: Final = ("planner", "forecaster", "budget", "grid", "market")
+"""The agents that keep something of a home in Home Assistant's storage."""
+
+
+def store_key(entry_id: str, agent: str) -> str:
+    """The storage key of what `agent` keeps for the home `entry_id` (one of AGENT_STORES)."""
+    return f"{DOMAIN}.{entry_id}.{agent}"
+
+
 NAME: Final = "Energy Collective"
 
 # Home entry: config keys (entry.data, mirrored by the options/reconfigure flows)

@@ -60,6 +60,7 @@ from ..const import (
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
+    store_key,
 )
 from ..engine.dispatch import (
     Action as ShedAction,
@@ -139,7 +140,7 @@ class PowerBudget:
         self.residual_w = 0.0
         self.reactions = 0
         self.store: Store[dict[str, Any]] = Store(
-            hass, BUDGET_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.budget"
+            hass, BUDGET_STORE_VERSION, store_key(entry.entry_id, "budget")
         )
         self._listeners: list[Callable[[], None]] = []
         self._running = False

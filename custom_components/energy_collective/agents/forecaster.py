@@ -54,6 +54,7 @@ from ..const import (
     RETRAIN_INTERVAL,
     SUBENTRY_GENERATOR,
     WEATHER_REFRESH,
+    store_key,
 )
 from ..engine.forecast import (
     ForecastResult,
@@ -275,7 +276,7 @@ class ForecasterCoordinator(DataUpdateCoordinator[ForecastSnapshot]):
         self.arrays, self.turbines = generators(entry)
         self.has_pv_entity = bool(self.config.get(CONF_PV_FORECAST))
         self.store: Store[dict[str, Any]] = Store(
-            hass, FORECASTER_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.forecaster"
+            hass, FORECASTER_STORE_VERSION, store_key(entry.entry_id, "forecaster")
         )
         self.load_model: LoadForecaster | None = None
         self.solar: SolarForecaster | None = (

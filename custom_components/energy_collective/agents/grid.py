@@ -74,6 +74,7 @@ from ..const import (
     GRID_SAVE_DELAY_S,
     GRID_STORE_VERSION,
     HOLIDAY_LOOKBACK_DAYS,
+    store_key,
 )
 from ..engine.carbon import (
     CarbonForecast,
@@ -223,7 +224,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
         self.octopus_entity: str | None = self.config.get(CONF_OCTOPUS_SESSIONS) or None
         self.holiday_calendar: str | None = self.config.get(CONF_HOLIDAY_CALENDAR) or None
         self.store: Store[dict[str, Any]] = Store(
-            hass, GRID_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.grid"
+            hass, GRID_STORE_VERSION, store_key(entry.entry_id, "grid")
         )
         self.participating = True
         self.profile = CarbonProfile()

@@ -57,6 +57,7 @@ from ..const import (
     MARKET_STORE_VERSION,
     MARKET_TICK_INTERVAL,
     SUBENTRY_PEER,
+    store_key,
 )
 from ..engine.market import (
     Envelope,
@@ -144,7 +145,7 @@ class MarketAgent(DataUpdateCoordinator[None]):
                 self.peer_names[peer] = subentry.title
                 self.peer_keys[peer] = str(subentry.data[CONF_PEER_PUBLIC_KEY])
         self.store: Store[dict[str, Any]] = Store(
-            hass, MARKET_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.market"
+            hass, MARKET_STORE_VERSION, store_key(entry.entry_id, "market")
         )
         self.keypair: Keypair | None = None
         self._session: MarketSession | None = None

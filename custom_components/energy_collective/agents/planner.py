@@ -63,6 +63,7 @@ from ..const import (
     SUBENTRY_EV,
     SUBENTRY_INTERRUPTIBLE,
     SUBENTRY_THERMAL,
+    store_key,
 )
 from ..engine import milp
 from ..engine.explain import TEMPLATES, step_values
@@ -194,7 +195,7 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         self._price_end: datetime | None = None
         self._translations: dict[str, str] = {}
         self.store: Store[dict[str, Any]] = Store(
-            hass, PLANNER_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.planner"
+            hass, PLANNER_STORE_VERSION, store_key(entry.entry_id, "planner")
         )
         self.data = PlanResult(plan=None, problem=None, computed_at=None)
         self._use_restored = False
