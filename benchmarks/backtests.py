@@ -19,7 +19,8 @@ second CityLearn home, a pool pump. These devices come on top of the measured lo
 
 Every policy is replayed with model-predictive control (engine/backtest.py): a new 24 h plan
 every step. A year at 30 min is 17 520 plans per policy, so by default the replay covers the
-first `--first-days` (7) days of every month, each month starting afresh (battery at 50 %);
+first `--first-days` (7) days of every month, each month starting afresh (battery at 50 %),
+days counted from 08:00 local time (`DAY_START`, when no request is open);
 `--first-days 31` replays whole years. Writes the tables to docs/results.md and a plot of one
 representative day to docs/img/backtest_day.png; prints one summary line.
 """
@@ -264,12 +265,18 @@ def scenario(key: str, index: int) -> dict[str, Any]:
     }
 
 
+DAY_START = 8
+"""Windows run from 08:00 local time: every scenario's requests are closed then (EVs leave by
+08:00, dishwashers finish by 07:00, washing machines and pool pumps start at 09:00). Cut at
+midnight, the energy an optimizer puts into an EV after the window's end would be free."""
+
+
 def month_windows(series: SeriesTable, tz: Any, days: int) -> list[tuple[int, int]]:
-    """Row ranges of the first `days` days of every whole month in the series."""
+    """Row ranges of the first `days` days of every whole month, each day from DAY_START."""
     local = [t.astimezone(tz) for t in series.times]
-    windows = backtest_month_windows(local, days)
+    windows = backtest_month_windows(local, days, DAY_START)
     # a month must start in the series (no partial first month)
-    return [(a, b) for a, b in windows if local[a].day == 1 and local[a].hour == 0]
+    return [(a, b) for a, b in windows if local[a].day == 1 and local[a].hour == DAY_START]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,9 +446,12 @@ def write_results(
         "earlier); prices as published (day-ahead prices and tariffs are known in advance).",
         "- **perfect**: the same MILP re-planning on the actual future (perfect foresight).",
         "",
-        f"Coverage: the first {info['days']} days of every month (each month starts afresh with "
-        "the battery at 50 %), because a year of re-planning every step is 17 520 plans per "
-        "policy at 30 min; pass `--first-days 31` for whole years. "
+        f"Coverage: the first {info['days']} days of every month, each day from "
+        f"{DAY_START:02d}:00 local time, when no EV, dishwasher or pump request is open (a window "
+        "cut at midnight would leave the charging an optimizer defers past its end unpaid). "
+        "Each month starts afresh with the battery at 50 %. Not whole years, because a year of "
+        "re-planning every step is 17 520 plans per policy at 30 min; pass `--first-days 31` "
+        "for whole years. "
         f"{info['solves']} plans were made in all.",
         "",
         "Cost = energy bought - energy sold + battery wear (0.02 per kWh throughput) - the "

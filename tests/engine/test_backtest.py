@@ -15,6 +15,7 @@ from custom_components.energy_collective.engine.backtest import (
     captured_share,
     clamp_windows,
     home_from_dict,
+    month_windows,
     parse_series_rows,
     read_series_csv,
     run_backtest,
@@ -266,3 +267,55 @@ def test_scheduled_ev_gets_its_energy_every_weekday() -> None:
     assert float(sum(ev[18:31])) / 1000 == pytest.approx(10.0, abs=0.01)
     costs = summary["policies"]
     assert costs["optimizer"]["energy_cost"] <= costs["baseline"]["energy_cost"] + 1e-9
+
+
+def test_windows_from_eight_hold_whole_overnight_ev_sessions() -> None:
+    """Cut at midnight, a window ends in the middle of the night's charging; from 08:00 it never
+    does, so the replay pays for every session it replays, whole."""
+    start = datetime(2026, 3, 31, 0, 0, tzinfo=TZ)  # one day of history, then April
+    steps = 24 * 4
+    home = home_from_dict(
+        {
+            "timezone": "Etc/GMT-1",
+            "horizon_hours": 16,
+            "devices": [
+                {
+                    "kind": "ev",
+                    "name": "ev",
+                    "max_power_w": 7400,
+                    "efficiency": 0.9,
+                    "schedule": {"plug_in": "18:00", "departure": "07:00", "energy_kwh": 9},
+                }
+            ],
+        }
+    )
+    hours = [(start + HOUR * i).hour for i in range(steps)]
+    imp = [0.05 if h < 6 else 0.1 if h >= 22 else 0.3 for h in hours]
+    series = SeriesTable.from_arrays(
+        start,
+        HOUR,
+        load_w=[300.0] * steps,
+        pv_w=[0.0] * steps,
+        price_import=imp,
+        price_export=[0.0] * steps,
+    )
+    times = [start + HOUR * i for i in range(steps)]
+    midnight = month_windows(times, 2)
+    eight = month_windows(times, 2, day_start=8)
+    assert [(times[a].isoformat(), b - a) for a, b in midnight] == [
+        ("2026-04-01T00:00:00+01:00", 48)
+    ]
+    assert [(times[a].isoformat(), b - a) for a, b in eight] == [("2026-04-01T08:00:00+01:00", 48)]
+    charged = {}
+    for name, windows in (("midnight", midnight), ("eight", eight)):
+        for policy in ("baseline", "optimizer"):
+            _, replays = run_backtest(home, series, policy, windows=windows)
+            ev = replays[policy][0].device_power_w["ev"]
+            charged[name, policy] = float(sum(ev)) / 1000
+    # from 08:00 both policies pay for the same two whole nights, 10 kWh AC each
+    assert charged["eight", "baseline"] == pytest.approx(20.0, abs=0.01)
+    assert charged["eight", "optimizer"] == pytest.approx(20.0, abs=0.01)
+    # from midnight the baseline pays for the last evening's charging (at plug-in) while the
+    # optimizer's, after midnight, falls outside the window: a saving that is not real
+    assert charged["midnight", "baseline"] == pytest.approx(30.0, abs=0.01)
+    assert charged["midnight", "optimizer"] == pytest.approx(20.0, abs=0.01)

@@ -204,3 +204,19 @@ def test_unknown_policy_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
         main(["backtest", "--home", "h.json", "--series", "s.csv", "--policy", "oracle"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_backtest_day_start_moves_the_windows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = _tiny_home(tmp_path / "home.json")
+    series = _tiny_series(tmp_path / "series.csv")  # 2026-05-04 00:00 .. 05-05 11:00
+    args = ["backtest", "--home", str(home), "--series", str(series), "--policy", "baseline"]
+    assert main([*args, "--first-days", "5"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 12
+    # days from 08:00: the 4th runs until 05-05 08:00, after the day of history
+    assert main([*args, "--first-days", "4", "--day-start", "8"]) == 0
+    late = json.loads(capsys.readouterr().out)
+    assert (late["start"], late["steps"]) == ("2026-05-05T00:00:00+01:00", 8)
+    assert main([*args, "--first-days", "4", "--day-start", "24"]) == 2
+    assert "--day-start must be an hour from 0 to 23" in capsys.readouterr().err

@@ -149,6 +149,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     if args.replan_every < 1:
         raise InputError("--replan-every must be >= 1")
+    if not 0 <= args.day_start <= 23:
+        raise InputError("--day-start must be an hour from 0 to 23")
     data = _read_json(args.home)
     if isinstance(data, dict) and args.horizon_hours is not None:
         data["horizon_hours"] = args.horizon_hours
@@ -163,7 +165,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     windows = None
     if args.first_days is not None:
         local = [t.astimezone(home.timezone) for t in series.times]
-        windows = month_windows(local, args.first_days)
+        windows = month_windows(local, args.first_days, args.day_start)
         if not windows:
             raise InputError("--first-days selects no rows of the series")
     try:
@@ -214,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="D",
         help="replay only the first D days of every month (each month starts afresh)",
+    )
+    b.add_argument(
+        "--day-start",
+        type=int,
+        default=0,
+        metavar="H",
+        help="with --first-days: days run from H o'clock local time (pick an hour with no "
+        "request open, e.g. 8 for overnight EV charging)",
     )
     common(b)
     b.set_defaults(func=cmd_backtest, mip_gap=1e-3, time_limit=5.0)

@@ -1306,12 +1306,19 @@ __all__ = [
 ]
 
 
-def month_windows(times: Sequence[Any], days: int) -> list[tuple[int, int]]:
-    """Row ranges of the first `days` days of every month in the series."""
+def month_windows(times: Sequence[Any], days: int, day_start: int = 0) -> list[tuple[int, int]]:
+    """Row ranges of the first `days` days of every month in the series.
+
+    A day runs from `day_start` o'clock to the same hour next day (local times expected). Pick
+    an hour at which no request is open (an EV plugged overnight, a dishwasher window through
+    the night): energy delivered into a request that is still open when a window ends is not
+    valued, so a window cut through a night makes charging after its end look free.
+    """
     windows: list[tuple[int, int]] = []
     start: int | None = None
+    shift = timedelta(hours=day_start)
     for i, t in enumerate(times):
-        inside = t.day <= days
+        inside = (t - shift).day <= days
         if inside and start is None:
             start = i
         elif not inside and start is not None:
