@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custom_components.energy_collective.engine import milp
 from custom_components.energy_collective.engine.model import (
@@ -465,3 +467,201 @@ def test_benchmark_problems_solve_safely(name: str) -> None:
     assert plan.costs.objective <= plan.baseline_costs.objective + 1e-6
     assert plan.marginal_price is not None
     assert len(plan.explanations) == len(problem.devices)
+
+
+# -- semi-continuous loads: rounding, repair, small search, coasting rows -------------------
+
+
+def test_ev_minimum_power_moves_energy_to_the_cheapest_whole_steps() -> None:
+    # the LP would charge 7 kWh at 0.10 and a 0.5 kWh trickle at 0.11, below the 3 kW
+    # minimum; the best plan charges 4.5 kW, then the minimum
+    ev = EVCharger(
+        "car",
+        max_power_w=7000.0,
+        min_power_w=3000.0,
+        efficiency=1.0,
+        sessions=(EVSession(T0, T0 + 4 * H, 7.5),),
+    )
+    problem = home([0.10, 0.11, 0.12, 0.30], devices=(ev,))
+    plan = milp.solve(problem, mip_gap=1e-4)
+    assert check_plan(problem, plan) == []
+    assert plan.device("car").power_w == pytest.approx((4500.0, 3000.0, 0.0, 0.0), abs=1e-3)
+    assert plan.shortfalls == ()
+    assert plan.costs.energy == pytest.approx(0.78)
+
+
+def test_rounded_ev_keeps_enough_on_steps_for_its_energy() -> None:
+    # rounding at half the minimum alone would turn the 0.5 kW trickle off and leave the car
+    # short; the group's energy check turns that step on, and the plan needs no search
+    ev = EVCharger(
+        "car",
+        max_power_w=7000.0,
+        min_power_w=3000.0,
+        efficiency=1.0,
+        sessions=(EVSession(T0, T0 + 3 * H, 7.5),),
+    )
+    problem = home([0.10, 0.1001, 0.30], devices=(ev,))
+    plan = milp.solve(problem, mip_gap=1e-4)
+    assert check_plan(problem, plan) == []
+    assert plan.device("car").power_w == pytest.approx((4500.0, 3000.0, 0.0), abs=1e-3)
+    assert plan.message == "solved by rounded LP"
+    assert plan.shortfalls == ()
+
+
+def test_rounding_that_breaks_a_limit_falls_back_to_the_search() -> None:
+    # the car's 4 kW minimum never fits under the 3 kW import limit: rounding the LP's 3 kW
+    # up to the minimum is infeasible, so the on/off go to the small MIP, which leaves it off
+    ev = EVCharger(
+        "car",
+        max_power_w=7000.0,
+        min_power_w=4000.0,
+        efficiency=1.0,
+        sessions=(EVSession(T0, T0 + 3 * H, 5.0),),
+    )
+    problem = home([0.1, 0.2, 0.3], devices=(ev,), import_limit=3000.0)
+    plan = milp.solve(problem)
+    assert plan.status == "optimal"
+    assert check_plan(problem, plan) == []
+    assert plan.device("car").power_w == pytest.approx((0.0, 0.0, 0.0))
+    assert {s.requirement for s in plan.shortfalls} == {"ev_energy"}
+
+
+def test_small_search_starts_from_the_repaired_plan_and_stays_near_the_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import highspy
+
+    from benchmarks._problems import p1
+
+    starts: list[int] = []
+    original = highspy.Highs.setSolution
+
+    def record(self: Any, *args: Any) -> Any:
+        starts.append(int(args[0]) if len(args) == 3 else -1)
+        return original(self, *args)
+
+    monkeypatch.setattr(highspy.Highs, "setSolution", record)
+    plan = milp.solve(p1(), mip_gap=1e-4)
+    monkeypatch.undo()
+    # the heat pump's on/off needs the small MIP, started from a whole plan (every column)
+    assert plan.message == "solved by MILP of the on/off loads"
+    assert len(starts) == 1
+    assert starts[0] > 100
+    exact = milp.solve(p1(), mip_gap=1e-7, mip_gap_abs=1e-7)
+    assert exact.costs.objective <= plan.costs.objective + 1e-6
+    assert plan.costs.objective <= exact.costs.objective + milp.DEFAULT_MIP_GAP_ABS
+
+
+def test_coasting_rows_never_cut_off_the_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks._problems import p1
+    from custom_components.energy_collective.engine.modes import coefficients
+
+    problem = p1()
+
+    def rows() -> int:
+        m = milp._Builder(problem, coefficients(problem))
+        m.build()
+        return int(m.lp.numConstraints())
+
+    with_rows = rows()
+    best = milp.solve(problem, mip_gap=1e-7, mip_gap_abs=1e-7).costs.objective
+    monkeypatch.setattr(milp, "_COAST_STEPS", 0)
+    assert rows() < with_rows  # the rows exist on P1, so the comparison means something
+    plain = milp.solve(problem, mip_gap=1e-7, mip_gap_abs=1e-7).costs.objective
+    assert best == pytest.approx(plain, abs=1e-5)
+
+
+def test_plans_with_semi_continuous_loads_are_deterministic() -> None:
+    from benchmarks._problems import p2
+
+    problem = p2()
+    devices = tuple(
+        replace(d, power_step_w=None) if isinstance(d, EVCharger) else d for d in problem.devices
+    )
+    problem = replace(problem, devices=devices)  # the EV between 6 and 16 A, continuously
+    a = plan_to_dict(milp.solve(problem, mip_gap=1e-4))
+    b = plan_to_dict(milp.solve(problem, mip_gap=1e-4))
+    for d in (a, b):
+        d.pop("build_time_s")
+        d.pop("solve_time_s")
+    assert a == b
+
+
+@st.composite
+def semi_homes(draw: Any) -> Problem:
+    """Small homes whose EV and heater are off or between a minimum and a maximum power."""
+    n = draw(st.integers(3, 10))
+    step = timedelta(minutes=draw(st.sampled_from([30, 60])))
+    kw = st.floats(0, 4000, allow_nan=False).map(lambda x: round(x, 0))
+    devices: list[Any] = []
+    if draw(st.booleans()):
+        devices.append(
+            battery(capacity_kwh=draw(st.floats(1, 8)), soc_initial=draw(st.floats(0, 1)))
+        )
+    if draw(st.booleans()):
+        first = draw(st.integers(0, n - 1))
+        devices.append(
+            EVCharger(
+                "car",
+                max_power_w=draw(st.floats(3000, 11000)),
+                min_power_w=draw(st.floats(500, 3000)),
+                efficiency=0.9,
+                sessions=(
+                    EVSession(
+                        T0 + step * first,
+                        T0 + step * draw(st.integers(first + 1, n + 2)),
+                        draw(st.floats(0, 20)),
+                    ),
+                ),
+            )
+        )
+    if draw(st.booleans()) or not devices:
+        low = draw(st.floats(18, 50))
+        devices.append(
+            ThermalLoad(
+                "heater",
+                max_power_w=draw(st.floats(1500, 4000)),
+                min_power_w=draw(st.floats(300, 1500)),
+                heat_capacity_kwh_per_k=draw(st.floats(0.2, 6)),
+                loss_w_per_k=draw(st.sampled_from([0.0, 3.0, 150.0])),
+                t_initial_c=low + draw(st.floats(-2, 5)),
+                t_min_c=(low,) * n,
+                t_max_c=(low + draw(st.floats(0.5, 10)),) * n,
+                ambient_c=(draw(st.floats(0, 20)),) * n,
+                heat_demand_w=tuple(draw(st.lists(kw, min_size=n, max_size=n))),
+                efficiency=(draw(st.sampled_from([1.0, 3.0])),) * n,
+            )
+        )
+    prices = draw(st.lists(st.floats(0.0, 0.4).map(lambda x: round(x, 3)), min_size=n, max_size=n))
+    return home(
+        prices,
+        export=draw(st.sampled_from([0.0, 0.05])),
+        load=draw(st.lists(kw, min_size=n, max_size=n)),
+        pv=draw(st.lists(kw, min_size=n, max_size=n)),
+        devices=tuple(devices),
+        step=step,
+        import_limit=draw(st.sampled_from([4000.0, 20000.0])),
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(semi_homes())
+def test_semi_continuous_plans_are_safe_and_their_extra_rows_valid(problem: Problem) -> None:
+    plan = milp.solve(problem, time_limit_s=30, mip_gap=1e-4)
+    assert check_plan(problem, plan) == []
+    assert plan.baseline_costs is not None
+    assert plan.costs.objective <= plan.baseline_costs.objective + 1e-6
+    for d in problem.devices:
+        if isinstance(d, (EVCharger, ThermalLoad)):
+            floor = d.min_power_w - 1e-3
+            assert all(p < 1e-3 or p >= floor for p in plan.device(d.name).power_w)
+    # the coasting rows remove no plan: the exact optimum is the same without them
+    exact = milp.solve(problem, time_limit_s=30, mip_gap=1e-9, mip_gap_abs=1e-9)
+    saved = milp._COAST_STEPS
+    try:
+        milp._COAST_STEPS = 0
+        plain = milp.solve(problem, time_limit_s=30, mip_gap=1e-9, mip_gap_abs=1e-9)
+    finally:
+        milp._COAST_STEPS = saved
+    if exact.status == plain.status == "optimal":
+        assert exact.costs.objective == pytest.approx(plain.costs.objective, rel=1e-6, abs=1e-5)

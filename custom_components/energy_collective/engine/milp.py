@@ -11,7 +11,17 @@ balance. Formulation notes:
   variables (no power variable), and "not run" is the complement of the starts.
 - Limits are variable bounds; every requirement is soft with an explicit penalty, so the
   model is always feasible (all devices idle is a solution).
+- A semi-continuous thermal load (off, or between a minimum and a maximum power) gets valid
+  inequalities tying its on/off to the comfort band: one step ahead, and over the windows it
+  cannot coast through even from the top of the band (`_coast_cuts`), which lift the LP
+  bound close to the optimum.
 - Rows are built as one expression each from prebuilt (variable, coefficient) lists.
+Solving (`_optimise`): the LP relaxation, then its solution rounded (thermal on/off by
+following the LP's temperature, other semi-continuous loads at half their minimum), the LP
+re-solved in place with every integer fixed and a few price-guided repair moves; when that is
+within the gap of the relaxation's bound it is the answer. Otherwise a small MIP over the
+semi-continuous on/off (the rest kept), then the full MILP, each started from the best plan so
+far (never from HiGHS's leftover LP values, which it would first try to complete).
 The marginal energy price per step is the dual of the balance row of the LP obtained by
 fixing the integer variables at their optimal values, re-solved in the same HiGHS instance.
 """
@@ -72,11 +82,13 @@ _SMALL_MIP_OPTIONS: dict[str, Any] = {
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_heuristic_run_zi_round": False,
 }
-"""HiGHS options for the small MIP of the free on/off loads (semi-continuous heat pump and EV
-of P1 and P2c): its presolve restarts and sub-MIP heuristics took most of the time while the
-root cuts (helped by the thermal on/off inequalities) close the gap alone; measured about 2-3x
-faster there, same plans within the gap. Restored to their previous values before any full
-MILP."""
+"""HiGHS options for the small MIP of the free on/off loads (the semi-continuous heat pump of
+P1): its presolve restarts and sub-MIP heuristics took most of the time while the root cuts
+(helped by the thermal on/off inequalities) close the gap alone; measured about 2-3x faster
+there, same plans within the gap. Restored to their previous values before any full MILP."""
+
+_COAST_STEPS = 96
+"""Longest window of a thermal load's coasting inequalities (steps)."""
 
 Term = tuple[Any, float]
 
@@ -114,12 +126,16 @@ class _Builder:
         self.integers: list[Any] = []
         self.directions: list[tuple[Any, Any, Any]] = []
         """(binary, a, b): in a rounded LP solution the binary is 1 when a >= b."""
-        self.semis: list[tuple[Any, Any, float]] = []
-        """(on, power, minimum): on is 1 when the LP power reaches half the minimum."""
+        self.semis: list[tuple[Any, Any, float, str, int]] = []
+        """Semi-continuous loads (off, or between a minimum and a maximum power): (on, power,
+        minimum kW, group, step). Rounded on where the LP power reaches half the minimum; moves of
+        the repair stay inside one group (an EV session, a thermal load)."""
         self.ev_groups: list[tuple[dict[int, tuple[Any, Any]], int, int, list[list[int]]]] = []
         """Integer EV currents: ({t: (k, on or None)}, kmin, kmax, steps of each session)."""
         self.cycles: list[tuple[dict[int, Any], tuple[float, ...], dict[int, float]]] = []
         """({start: binary}, profile kW, objective coefficient of each start)."""
+        self.trackers: list[tuple[ThermalLoad, dict[int, Any], list[Any], list[Any], float]] = []
+        """Semi-continuous thermal loads: (load, {t: on}, power, temperature, minimum kW)."""
         self.free_ints: list[Any] = []
         """Integers left to the solver when the LP solution is rounded (semi-continuous loads)."""
         self.runs: list[tuple[dict[int, Any], float, int]] = []
@@ -317,6 +333,7 @@ class _Builder:
                         on = self.var(f"{tag}o_{t}", 0, 1, "Binary")
                         dv.on[t] = on
                         self.free_ints.append(on)
+                        self.semis.append((on, x, pmin, f"{tag}/{si}", t))
                         power[t] = (x, 1.0)
                         self.row([(x, 1.0), (on, -pmin)], self._ge, 0.0)
                         self.row([(x, 1.0), (on, -pmax)], self._le, 0.0)
@@ -451,8 +468,11 @@ class _Builder:
                 on = self.var(f"{tag}o_{t}", 0, 1, "Binary")
                 dv.on[t] = on
                 self.free_ints.append(on)
+                self.semis.append((on, power[t], pmin, tag, t))
                 self.row([(power[t], 1.0), (on, -pmin)], self._ge, 0.0)
                 self.row([(power[t], 1.0), (on, -pmax)], self._le, 0.0)
+        if pmin > 0:
+            self.trackers.append((h, dv.on, power, temp, pmin))
         if pmin > 0 and a > 0:
             self._thermal_cuts(h, dv.on, temp=temp, low=low, high=high, abc=(a, b, c), pmin=pmin)
 
@@ -497,6 +517,47 @@ class _Builder:
             if s < hi0 - 1e-6:
                 terms = [(temp[t - 1], 1.0), (high[t - 1], -1.0), (high[t], -1 / a)]
                 self.row([*terms, (on[t], hi0 - s)], self._le, hi0)
+        self._coast_cuts(h, on, low=low, high=high, ab=(a, b))
+
+    def _coast_cuts(
+        self,
+        h: ThermalLoad,
+        on: dict[int, Any],
+        *,
+        low: list[Any],
+        high: list[Any],
+        ab: tuple[float, Sequence[float]],
+    ) -> None:
+        """Windows in which a semi-continuous thermal load must run at least once.
+
+        Starting at the top of the band before step s (the initial temperature for s = 0) and
+        staying off, the temperature T[j] = a^k T[s-1] + B falls below the band at some step
+        j = s+k-1 by delta. So every plan either runs in s..j or leaves the band there:
+            low[j] + a^k high[s-1] + delta * sum(on[s..j]) >= delta
+        In the LP this asks for at least one whole on, hence energy of at least the minimum
+        power over a step, where the LP would coast on a trickle; the rounding then costs
+        little more than the bound. A window whose next start ends at the same step is left
+        out (the shorter one is stronger), and so are windows longer than _COAST_STEPS.
+        """
+        a, b = ab
+        found: list[tuple[int, int, float, float]] = []
+        for first in range(self.n):
+            now = h.t_initial_c if first == 0 else h.t_max_c[first - 1]
+            decay = 1.0
+            for j in range(first, min(self.n, first + _COAST_STEPS)):
+                now = a * now + b[j]
+                decay *= a
+                if now < h.t_min_c[j] - 1e-6:
+                    found.append((first, j, h.t_min_c[j] - now, decay))
+                    break
+        for i, (first, j, delta, decay) in enumerate(found):
+            if i + 1 < len(found) and found[i + 1][:2] == (first + 1, j):
+                continue
+            terms: list[Term] = [(low[j], 1.0)]
+            if first > 0:
+                terms.append((high[first - 1], decay))
+            terms.extend((on[t], delta) for t in range(first, j + 1))
+            self.row(terms, self._ge, delta)
 
 
 def _val(v: Any) -> float:
@@ -648,8 +709,15 @@ def _rounded(m: _Builder, x: Any, duals: list[float]) -> dict[Any, float]:
     fixed: dict[Any, float] = {}
     for z, a, b in m.directions:
         fixed[z] = 1.0 if x(a) >= x(b) else 0.0
-    for on, p, pmin in m.semis:
+    groups: dict[str, list[tuple[Any, float, float, float, int]]] = {}
+    for on, p, pmin, key, t in m.semis:
         fixed[on] = 1.0 if x(p) >= pmin / 2 else 0.0
+        groups.setdefault(key, []).append((on, max(0.0, x(p)), pmin, float(p.upBound), t))
+    for members in groups.values():
+        _fit_group(members, fixed, price=[duals[m.balance[t].id] for t in range(m.n)])
+    for load, ons, power, temp, pmin in m.trackers:
+        powers, temps = [x(v) for v in power], [x(v) for v in temp]
+        fixed.update(_track(m, load, ons=ons, power=powers, temp=temps, pmin=pmin))
     for group, kmin, kmax, sessions in m.ev_groups:
         price = {t: duals[m.balance[t].id] for t in group}
         ks = _round_ev(group, kmin, kmax, sessions, x=x, price=price)
@@ -678,6 +746,75 @@ def _rounded(m: _Builder, x: Any, duals: list[float]) -> dict[Any, float]:
         for k, s in starts.items():
             fixed[s] = 1.0 if run and k == best else 0.0
     return fixed
+
+
+def _fit_group(
+    members: list[tuple[Any, float, float, float, int]],
+    fixed: dict[Any, float],
+    *,
+    price: list[float],
+) -> None:
+    """Make a group's rounded on-steps able to carry the LP's energy, and not force more.
+
+    Rounding at half the minimum can leave too few on-steps for the LP's energy (a trickle
+    below half the minimum at every step but one) or too many (several small ones pushed up
+    to the minimum). Steps are turned on, largest LP power first, while the maxima of the
+    on-steps cannot carry the LP's total, and off, smallest first, while their minima exceed
+    it. Members are (on, LP power, minimum, maximum, step).
+    """
+    total = sum(x for _, x, _, _, _ in members)
+    on = [m for m in members if fixed[m[0]] > 0.5]
+    off = sorted(
+        (m for m in members if fixed[m[0]] < 0.5 and m[1] > 1e-9),
+        key=lambda m: (-m[1], price[m[4]], m[4]),
+    )
+    while off and sum(m[3] for m in on) < total - 1e-9:
+        pick = off.pop(0)
+        fixed[pick[0]] = 1.0
+        on.append(pick)
+    on.sort(key=lambda m: (m[1], -price[m[4]], -m[4]))
+    while len(on) > 1 and sum(m[2] for m in on) > total + 1e-9:
+        fixed[on.pop(0)[0]] = 0.0
+
+
+def _track(
+    m: _Builder,
+    load: ThermalLoad,
+    *,
+    ons: dict[int, Any],
+    power: list[float],
+    temp: list[float],
+    pmin: float,
+) -> dict[Any, float]:
+    """On/off of a semi-continuous thermal load that follows the LP's temperature from above.
+
+    Rounding each step alone breaks the comfort band wherever the LP holds its edge with a
+    power below the minimum. Instead the temperature is simulated step by step: the load is
+    on whenever staying off would leave it below the LP's temperature (like a sigma-delta
+    modulator), at least at its minimum power, and where the LP's power is below that
+    minimum with enough heat to stay off the next step as well, so a trickle becomes pulses.
+    The LP re-solved with these on/off values then sets the powers.
+    """
+    a, b, c = thermal_dynamics(m.p, load)
+    out: dict[Any, float] = {}
+    now = load.t_initial_c
+    for t in range(m.n):
+        p = max(0.0, power[t])
+        off = a * now + b[t]
+        run = off < temp[t] - 1e-6
+        out[ons[t]] = 1.0 if run else 0.0
+        if run:
+            kw = max(pmin, p)
+            if p < pmin and t + 1 < m.n and c[t] > 0:
+                # below its minimum the LP would hold the temperature with a trickle: heat
+                # enough now to stay off next step instead (pulses, not a constant minimum)
+                skip = ((temp[t + 1] - b[t + 1]) / a - off) / c[t]
+                kw = min(load.max_power_w / 1000, max(kw, skip))
+            if c[t] > 0 and off + c[t] * kw > load.t_max_c[t]:
+                kw = max(pmin, (load.t_max_c[t] - off) / c[t])
+            off += c[t] * kw
+        now = off
+    return out
 
 
 def _repair_ev(
@@ -745,6 +882,150 @@ def _repair_ev(
     return float(value)
 
 
+Move = list[tuple[Any, float]]
+"""New values of some integer variables."""
+
+
+def _repair_semis(
+    m: _Builder,
+    h: Any,
+    *,
+    cols: dict[int, int],
+    fixed: dict[Any, float],
+    set_bounds: Any,
+    objective: Any,
+    bound: float,
+    tol: float,
+    rounds: int = 12,
+) -> float:
+    """Flip on/off of semi-continuous loads while it pays, guided by the fixed LP's duals.
+
+    The reduced cost of a fixed on/off says how much the objective would drop if the load
+    could run a little at an off step (or below its minimum at an on step); flipping the most
+    promising ones alone or in pairs of the same load is tried first. Then a load that runs
+    at exactly its minimum power at a dear step is moved to a cheaper step of the same group
+    (for a thermal load one of the two steps before, so the heat still arrives in time), at
+    the balance rows' prices. Each move is checked by re-solving the LP in place and kept
+    only if the objective drops. Stops when the plan is within `tol` of `bound`, after
+    `rounds` re-solves, or when no move pays. Leaves h at the best solution.
+    """
+    value = float(objective())
+    solves = 0
+    thermal = {on.id for _, ons, _, _, _ in m.trackers for on in ons.values()}
+    step = {on.id: t for on, _, _, _, t in m.semis}
+    groups: dict[str, list[tuple[Any, Any, float, int]]] = {}
+    for on, p, pmin, key, t in m.semis:
+        if on in fixed:
+            groups.setdefault(key, []).append((on, p, pmin, t))
+    while solves < rounds and value - bound > tol:
+        sol = h.getSolution()
+        xs, duals, reduced = sol.col_value, sol.row_dual, sol.col_dual
+        flips: list[tuple[float, int, Move]] = []
+        shifts: list[tuple[float, int, Move]] = []
+        for members in groups.values():
+            rc = {on: reduced[cols[on.id]] for on, _, _, _ in members}
+            stop = sorted(
+                (on for on, _, _, _ in members if fixed[on] > 0.5 and rc[on] > 1e-9),
+                key=lambda v: (-rc[v], v.id),
+            )[:3]
+            start = sorted(
+                (on for on, _, _, _ in members if fixed[on] < 0.5 and rc[on] < -1e-9),
+                key=lambda v: (rc[v], v.id),
+            )[:3]
+            flips.extend((rc[a], len(flips), [(a, 0.0)]) for a in stop)
+            flips.extend((-rc[b], len(flips), [(b, 1.0)]) for b in start)
+            flips.extend(
+                (rc[a] - rc[b], len(flips), [(a, 0.0), (b, 1.0)])
+                for a in stop[:2]
+                for b in start[:2]
+            )
+            # a thermal load's run moved by one step, where the duals favour it
+            at = {t: on for on, _, _, t in members}
+            flips.extend(
+                (rc[a] - rc[b], len(flips), [(a, 0.0), (b, 1.0)])
+                for a in at.values()
+                if a.id in thermal and fixed[a] > 0.5
+                for b in (at.get(step[a.id] - 1), at.get(step[a.id] + 1))
+                if b is not None and fixed[b] < 0.5 and rc[a] - rc[b] > 1e-9
+            )
+            price = {on: duals[m.balance[t].id] for on, _, _, t in members}
+            low = [
+                on
+                for on, p, pmin, _ in members
+                if fixed[on] > 0.5 and xs[cols[p.id]] <= pmin + 1e-6
+            ]
+            off = sorted(
+                (on for on, _, _, _ in members if fixed[on] < 0.5), key=lambda v: (price[v], v.id)
+            )
+            for a in sorted(low, key=lambda v: (-price[v], v.id))[:3]:
+                if a.id in thermal:
+                    takers = [b for b in off if 0 < step[a.id] - step[b.id] <= 2]
+                else:
+                    takers = off[:2]
+                shifts.extend(
+                    (price[a] - price[b], len(shifts), [(a, 0.0), (b, 1.0)])
+                    for b in takers
+                    if price[a] - price[b] > 1e-9
+                )
+        flips.sort(key=lambda q: (-q[0], q[1]))
+        shifts.sort(key=lambda q: (-q[0], q[1]))
+        moves = [move for _, _, move in [*flips[:5], *shifts[:2]]]
+        value, used, improved = _try_moves(
+            h,
+            moves,
+            fixed=fixed,
+            set_bounds=set_bounds,
+            objective=objective,
+            value=value,
+            budget=rounds - solves,
+        )
+        solves += used
+        if not improved:
+            break
+    return value
+
+
+def _try_moves(
+    h: Any,
+    moves: list[Move],
+    *,
+    fixed: dict[Any, float],
+    set_bounds: Any,
+    objective: Any,
+    value: float,
+    budget: int,
+) -> tuple[float, int, bool]:
+    """Try moves in order (each by re-solving the LP in place) until one lowers the objective.
+
+    Returns (objective, LP solves used, whether a move was kept); a move that does not pay is
+    undone, and h is left at the solution of the kept move, or re-solved at the old values.
+    """
+    import highspy
+
+    ok = highspy.HighsModelStatus.kOptimal
+    used = 0
+    tried: set[tuple[tuple[int, float], ...]] = set()
+    for move in moves:
+        sig = tuple(sorted((v.id, val) for v, val in move))
+        if used >= budget or sig in tried:
+            continue
+        tried.add(sig)
+        used += 1
+        undo = [(v, fixed[v], fixed[v]) for v, _ in move]
+        for v, val in move:
+            fixed[v] = val
+        set_bounds([(v, val, val) for v, val in move])
+        h.run()
+        new = float(objective())
+        if h.getModelStatus() == ok and new < value - 1e-9:
+            return new, used, True
+        for v, val, _ in undo:
+            fixed[v] = val
+        set_bounds(undo)
+    h.run()
+    return value, used, False
+
+
 @dataclass
 class _Outcome:
     status: PlanStatus
@@ -758,11 +1039,15 @@ def _optimise(
 ) -> _Outcome | None:
     """Solve the model; None when no solution was found.
 
-    First the LP relaxation gives a bound and prices; rounding its solution (the free
-    on/off loads left to a small MIP) usually gives a plan within the gap of that bound, which
-    is then optimal within the gap without a full branch and bound. Otherwise the full MILP
-    runs with that plan as its starting solution. The marginal prices are the duals of the
-    balance rows with every integer fixed at its final value.
+    First the LP relaxation gives a bound and prices; rounding its solution (every integer; a
+    thermal load's on/off by following the LP's temperature, other semi-continuous loads at
+    half their minimum with enough on-steps for their energy), re-solving the LP with the
+    integers fixed and a few dual-guided repair moves usually give a plan within the gap of
+    that bound, which is then optimal within the gap without any branch and bound. Otherwise the
+    on/off of the semi-continuous loads go to a small MIP (the other integers kept at their
+    rounded values), and if that is not close enough either, the full MILP runs; both start
+    from the best plan found so far. The marginal prices are the duals of the balance rows
+    with every integer fixed at its final value.
     """
     import highspy
     import pulp
@@ -778,7 +1063,6 @@ def _optimise(
     h.setOptionValue("mip_feasibility_tolerance", 1e-7)
     cols = {v.id: j for j, v in enumerate(lp.exported_variables())}
     ints = [v for v in m.integers if v.id in cols]
-    [cols[v.id] for v in ints]
     cont = highspy.HighsVarType.kContinuous
     integer = highspy.HighsVarType.kInteger
     ok = highspy.HighsModelStatus.kOptimal
@@ -799,6 +1083,12 @@ def _optimise(
     def objective() -> float:
         return float(h.getInfo().objective_function_value)
 
+    def start_from(values: list[float]) -> None:
+        h.setSolution(len(values), list(range(len(values))), values)
+
+    def tolerance(value: float) -> float:
+        return max(mip_gap_abs, mip_gap * abs(value))
+
     incumbent: list[float] | None = None
     free = [v for v in m.free_ints if v.id in cols]
     free_ids = {v.id for v in free}
@@ -811,26 +1101,12 @@ def _optimise(
             xs = list(sol.col_value)
             duals = list(sol.row_dual)
             fixed = _rounded(m, lambda v: xs[cols[v.id]], duals)
-            fixed = {v: val for v, val in fixed.items() if v.id in cols and v.id not in free_ids}
+            fixed = {v: val for v, val in fixed.items() if v.id in cols}
             set_bounds([(v, val, val) for v, val in fixed.items()])
-            set_kind(free, integer)
-            small = _SMALL_MIP_OPTIONS if free else {}
-            saved = {name: h.getOptionValue(name)[1] for name in small}
-            for name, val in small.items():
-                h.setOptionValue(name, val)
             h.run()
-            for name, val in saved.items():
-                h.setOptionValue(name, val)
             if h.getModelStatus() == ok:
                 value = objective()
-                if free and not fixed:
-                    # nothing was fixed: that small MIP was the whole MILP, so its dual
-                    # bound holds for the whole model and no second search is needed
-                    dual = float(h.getInfo().mip_dual_bound)
-                    if math.isfinite(dual):
-                        bound = max(bound, dual)
-                tol = max(mip_gap_abs, mip_gap * abs(value))
-                if not free and m.ev_groups and value - bound > tol:
+                if m.ev_groups and value - bound > tolerance(value):
                     value = _repair_ev(
                         m,
                         h,
@@ -838,15 +1114,57 @@ def _optimise(
                         set_bounds=set_bounds,
                         objective=objective,
                         bound=bound,
-                        tol=tol,
+                        tol=tolerance(value),
+                    )
+                if m.semis and mip_gap * abs(value) < value - bound <= 2 * tolerance(value):
+                    # moves polish a plan already within the gap, or may reach it if close;
+                    # farther, the small MIP below finds better plans than the moves would
+                    value = _repair_semis(
+                        m,
+                        h,
+                        cols=cols,
+                        fixed=fixed,
+                        set_bounds=set_bounds,
+                        objective=objective,
+                        bound=bound,
+                        tol=mip_gap * abs(value),
                     )
                 incumbent = list(h.getSolution().col_value)
-                if value - bound <= max(mip_gap_abs, mip_gap * abs(value)):
+                if value - bound <= tolerance(value):
                     gap = abs(value - bound) / max(abs(value), 1e-9)
-                    prices = _fixed_prices(m, h, cols, free, incumbent) if free else _prices(m, h)
+                    prices = _prices(m, h)
                     solver.findSolutionValues(lp)
-                    how = "rounded LP" if fixed else "MILP of the on/off loads"
-                    return _Outcome("optimal", gap, prices, how)
+                    return _Outcome("optimal", gap, prices, "rounded LP")
+            if free:
+                # the on/off of the semi-continuous loads to a small MIP, the rest kept
+                rest = {v: val for v, val in fixed.items() if v.id not in free_ids}
+                set_bounds([(v, float(v.lowBound), float(v.upBound)) for v in free])
+                set_kind(free, integer)
+                if incumbent is not None:
+                    start_from(incumbent)
+                else:
+                    h.clearSolver()  # else HiGHS spends time completing the LP's values
+                saved = {name: h.getOptionValue(name)[1] for name in _SMALL_MIP_OPTIONS}
+                for name, val in _SMALL_MIP_OPTIONS.items():
+                    h.setOptionValue(name, val)
+                h.run()
+                for name, val in saved.items():
+                    h.setOptionValue(name, val)
+                if h.getModelStatus() == ok and h.getSolution().value_valid:
+                    value = objective()
+                    if not rest:
+                        # nothing else was fixed: that small MIP was the whole MILP, so its
+                        # dual bound holds for the whole model
+                        dual = float(h.getInfo().mip_dual_bound)
+                        if math.isfinite(dual):
+                            bound = max(bound, dual)
+                    incumbent = list(h.getSolution().col_value)
+                    if value - bound <= tolerance(value):
+                        gap = abs(value - bound) / max(abs(value), 1e-9)
+                        prices = _fixed_prices(m, h, cols, free, incumbent)
+                        solver.findSolutionValues(lp)
+                        return _Outcome("optimal", gap, prices, "MILP of the on/off loads")
+                set_kind(free, cont)
             set_bounds([(v, float(v.lowBound), float(v.upBound)) for v in fixed])
         set_kind(ints, integer)
     used = h.getRunTime()
@@ -854,7 +1172,9 @@ def _optimise(
         "time_limit", float(used + max(0.05, time_limit_s - (time.perf_counter() - t0)))
     )
     if incumbent is not None:
-        h.setSolution(len(incumbent), list(range(len(incumbent))), incumbent)
+        start_from(incumbent)
+    else:
+        h.clearSolver()
     h.run()
     status = h.getModelStatus()
     if (
