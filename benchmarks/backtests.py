@@ -435,9 +435,11 @@ def write_results(
         "Every policy is replayed through the measured series with model-predictive control "
         "(`engine/backtest.py`): at every step a new plan over the next 24 h is made, only its "
         "first step is applied to the measured load and PV, and the devices' state is carried "
-        "on. Appliances and the EV follow the plan; the battery follows its planned power plus "
-        "the forecast error of the net load (so the grid follows the plan) within its limits; "
-        "the grid takes the rest.",
+        "on. Appliances and the EV follow the plan. The battery follows the measured home as the "
+        "dispatcher does (`engine/follow.py`): it takes the forecast error of the net load "
+        "wherever that would push the grid past the planned exchange or across zero (an "
+        "unexpected surplus is stored, not exported; nothing is bought to store that the plan "
+        "did not buy), within its limits; the grid takes the rest.",
         "",
         "- **baseline**: the engine's rule-based baseline (battery self-consumption, EV charges "
         "at full power on arrival, cycles start at their earliest start, pool pump from the "

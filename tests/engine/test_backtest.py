@@ -319,3 +319,42 @@ def test_windows_from_eight_hold_whole_overnight_ev_sessions() -> None:
     # optimizer's, after midnight, falls outside the window: a saving that is not real
     assert charged["midnight", "baseline"] == pytest.approx(30.0, abs=0.01)
     assert charged["midnight", "optimizer"] == pytest.approx(20.0, abs=0.01)
+
+
+def test_unexpected_sun_is_stored_not_bought_or_exported() -> None:
+    """Yesterday was dull, so the persistence forecast expects no PV; today 2 kW shines from
+    10:00 to 14:00. The battery, planned idle, stores the surplus as it comes: the home neither
+    exports it nor keeps importing its load while the battery charges."""
+    steps = 48
+    load = [500.0] * steps
+    pv = [2500.0 if 24 + 10 <= i < 24 + 14 else 0.0 for i in range(steps)]
+    series = _series(load, pv, [0.3] * steps, [0.05] * steps)
+    home = home_from_dict(
+        {
+            "timezone": "Etc/GMT-1",
+            "horizon_hours": 12,
+            "devices": [
+                {
+                    "kind": "battery",
+                    "name": "battery",
+                    "capacity_kwh": 10,
+                    "max_charge_w": 5000,
+                    "max_discharge_w": 5000,
+                    "soc_initial": 0.1,
+                    "soc_min": 0.1,
+                    "soc_max": 1.0,
+                    "charge_efficiency": 0.95,
+                    "discharge_efficiency": 0.95,
+                    "wear_cost_per_kwh": 0.02,
+                }
+            ],
+        }
+    )
+    _, replays = run_backtest(home, series, "optimizer")
+    run = replays["optimizer"][0]
+    sunny = slice(10, 14)  # rows after the day of history
+    assert float(run.export_w[sunny].sum()) == pytest.approx(0.0, abs=1e-6)
+    assert float(run.import_w[sunny].sum()) == pytest.approx(0.0, abs=1e-6)
+    # 4 h x 2 kW of surplus into the battery at 95 %
+    gained = run.battery_soc["battery"][13] - run.battery_soc["battery"][9]
+    assert gained == pytest.approx(4 * 2.0 * 0.95 / 10, abs=1e-6)

@@ -4,8 +4,11 @@ A backtest walks a measured series step by step. At every step it builds a plann
 the next `horizon` (24 h by default) from what the policy may know at that moment, asks the
 policy for a plan, applies only the plan's first step to the measured load and generation, and
 carries the devices' state (battery and EV energy, appliance cycles, run time, temperatures)
-into the next step. Devices follow the plan; batteries also take the forecast error of the net
-load within their limits (so the grid follows the plan), and the grid takes the rest.
+into the next step. Devices follow the plan; batteries follow the measured home as the
+dispatcher does (`engine/follow.py`): the forecast error of the net load is theirs, within their
+limits, wherever it would push the grid beyond the planned exchange or across zero (so an
+unexpected surplus is stored rather than exported, and no energy is bought to store that the
+plan did not mean to buy); the grid takes the rest.
 
 Policies:
 - `optimizer`: the MILP on forecasts. Load and PV are forecast by persistence (the value one
@@ -38,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from .follow import battery_setpoint
 from .model import Plan, Problem, ProblemError, problem_from_dict
 
 Policy = Literal["optimizer", "baseline", "perfect"]
@@ -851,7 +855,7 @@ def replay(
         total_flex = 0.0
         total_batt = 0.0
         # the planned devices first; the batteries then take the forecast error of the net
-        # load (and of any device that could not follow its plan), so the grid follows the plan
+        # load (and of any device that could not follow its plan) as engine/follow.py says
         error = (float(series.load_w[t]) - fc_load[offset]) - (
             float(series.pv_w[t]) - fc_pv[offset]
         )
@@ -876,7 +880,13 @@ def replay(
             if st.kind != "battery":
                 continue
             planned = float(plan.device(name).power_w[offset]) if name in plan_names else 0.0
-            p, worn = _apply_battery(st, planned - error, dt_h)
+            # what the dispatcher does live (engine/follow.py): the grid kept between zero
+            # and the planned exchange; the energy bounds are _apply_battery's
+            g_p = float(plan.import_w[offset]) - float(plan.export_w[offset])
+            target = battery_setpoint(
+                planned, g_p, g_p + error, max_charge_w=math.inf, max_discharge_w=math.inf
+            )
+            p, worn = _apply_battery(st, target, dt_h)
             error -= planned - p
             wear += worn
             total_batt += p
