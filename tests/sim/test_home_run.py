@@ -168,13 +168,24 @@ async def test_a_day_run_by_the_plan(hass: HomeAssistant, freezer: FrozenDateTim
         current = planner.data.plan
         index = int((dt_util.utcnow() - current.start) / current.step)
         if local.minute % 15 == 0 and "Battery" in planner.data.names.values():
+            # the battery does what the plan says, or covers what the home did differently
+            # from the forecast: the grid stays between zero and the planned exchange
             wanted = current.device("Battery").power_w[index]
+            planned_grid = current.import_w[index] - current.export_w[index]
+            grid = value(hass, "sensor.sim_grid_power")
             battery_steps += 1
             commanded = value(hass, "number.sim_battery_power")
-            ok = abs(commanded - wanted) <= max(60.0, 0.05 * abs(wanted))
+            soc = value(hass, "sensor.sim_battery_soc")
+            ok = (
+                abs(commanded - wanted) <= max(60.0, 0.05 * abs(wanted))
+                or min(planned_grid, 0.0) - 150 <= grid <= max(planned_grid, 0.0) + 150
+                or abs(commanded) >= 4999
+                or soc <= 11
+                or soc >= 99
+            )
             battery_followed += ok
             if not ok:
-                misses.append((f"{local:%H:%M}", round(wanted), commanded))
+                misses.append((f"{local:%H:%M}", round(wanted), commanded, planned_grid, grid))
     # the dishwasher ran once, started at the planned time and finished by its deadline
     assert started_at is not None
     assert stopped_at is not None
@@ -187,7 +198,8 @@ async def test_a_day_run_by_the_plan(hass: HomeAssistant, freezer: FrozenDateTim
     # keeps its minimum on-time of 30 minutes)
     assert pool_minutes >= 4 * 60 - 15
     assert pool_outside == 0
-    # the battery did what the plan said at (nearly) every step boundary
+    # the battery did what the plan said, or kept the grid where the plan had it, at (nearly)
+    # every step boundary
     assert battery_steps >= 90
     assert battery_followed >= 0.9 * battery_steps, misses
     # cheaper than the same day without planning (energy left in storage valued alike)
@@ -378,9 +390,9 @@ async def test_restart_mid_cycle_does_not_start_again(
     dispatcher = entry.runtime_data.dispatcher
     original = dispatcher.async_command
 
-    async def spy(sub: str, action: Action, *, reason: str) -> object:
+    async def spy(sub: str, action: Action, **kwargs: Any) -> object:
         calls.append(sub)
-        return await original(sub, action, reason=reason)
+        return await original(sub, action, **kwargs)
 
     dispatcher.async_command = spy  # type: ignore[method-assign]
     await advance(hass, freezer, timedelta(minutes=30), tick=FIVE)

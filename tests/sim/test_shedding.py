@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.energy_collective.const import (
     CONF_DURATION_MIN,
+    CONF_MAX_DISCHARGE_W,
     CONF_POWER_ENTITY,
     CONF_POWER_W,
     CONF_PRIORITY,
@@ -39,6 +40,7 @@ from tests.sim.home import (
     DISHWASHER,
     EV,
     POOL,
+    START,
     WATER,
     advance,
     start_home,
@@ -263,9 +265,19 @@ async def test_reaction_time_from_spike_to_command(
     hass.bus.async_listen(EVENT_STATE_CHANGED, _grid)
     hass.bus.async_listen(EVENT_CALL_SERVICE, _call)
     async_track_state_change_event(hass, [GRID], _tracked)
-    entry = await start_home(hass, freezer, devices=[(SUBENTRY_BATTERY, "Battery", BATTERY)])
+    # from 01:00, when the home's own load is low: the battery follows the measured home and
+    # covers that load too, and a spike needs room left to discharge into
+    entry = await start_home(
+        hass,
+        freezer,
+        devices=[(SUBENTRY_BATTERY, "Battery", BATTERY)],
+        when=START.replace(hour=1),
+    )
     for _ in range(spikes):
-        await _over_by(hass, 1500.0)
+        # the battery also covers the home's own load now and then (it follows the measured
+        # home): the spike is what it can still give, up to 1.5 kW
+        room = BATTERY[CONF_MAX_DISCHARGE_W] + value(hass, "number.sim_battery_power")
+        await _over_by(hass, min(1500.0, room - 100.0))
         assert value(hass, GRID) <= LIMIT
         assert not changed  # the spike was answered by a command
         await _extra(hass, 0.0)
@@ -279,3 +291,36 @@ async def test_reaction_time_from_spike_to_command(
         f"(its state-change callback -> command): median {statistics.median(budget_part):.2f} "
         f"ms, max {max(budget_part):.2f} ms"
     )
+
+
+async def test_battery_covers_an_unexpected_load_then_goes_back_to_the_plan(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A kettle-sized load the forecast did not know: at the next minute the battery gives what
+    it takes, so the grid is back where the plan had it; when it stops, the battery goes back to
+    the plan. A change of power alone leaves no logbook entry."""
+    entry = await start_home(
+        hass,
+        freezer,
+        devices=[(SUBENTRY_BATTERY, "Battery", BATTERY)],
+        when=START.replace(hour=1),
+    )
+    await advance(hass, freezer, timedelta(minutes=2))
+    plan = entry.runtime_data.planner.data.plan
+    assert plan is not None
+    index = int((dt_util.utcnow() - plan.start) / plan.step)
+    planned_grid = plan.import_w[index] - plan.export_w[index]
+    before = value(hass, "number.sim_battery_power")
+    assert before - 1500 > -BATTERY[CONF_MAX_DISCHARGE_W]  # room to cover the load
+    logbook = async_capture_events(hass, "logbook_entry")
+    await _extra(hass, 1500.0)
+    assert value(hass, GRID) > max(planned_grid, 0.0) + 1000  # the meter sees it at once
+    await advance(hass, freezer, timedelta(minutes=1))
+    assert value(hass, "number.sim_battery_power") == pytest.approx(before - 1500, abs=150)
+    assert min(planned_grid, 0.0) - 150 <= value(hass, GRID) <= max(planned_grid, 0.0) + 150
+    await _extra(hass, 0.0)
+    await advance(hass, freezer, timedelta(minutes=1))
+    assert value(hass, "number.sim_battery_power") == pytest.approx(before, abs=150)
+    changes_of_direction = 0 if (before < -50) else 2  # idle or charging -> discharging -> back
+    texts = [e.data["message"] for e in logbook if e.data.get("name") == "Battery"]
+    assert len(texts) == changes_of_direction, texts

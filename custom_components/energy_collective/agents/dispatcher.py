@@ -40,6 +40,8 @@ from ..const import (
     CONF_CHARGE_SWITCH,
     CONF_CURRENT_NUMBER,
     CONF_EV_SOC_ENTITY,
+    CONF_MAX_CHARGE_W,
+    CONF_MAX_DISCHARGE_W,
     CONF_MIN_CURRENT_A,
     CONF_MIN_OFF_MIN,
     CONF_MIN_ON_MIN,
@@ -51,6 +53,7 @@ from ..const import (
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_NUMBER,
+    CONF_RESERVE_PCT,
     CONF_SOC_ENTITY,
     CONF_SWITCH,
     CONF_T_MAX,
@@ -69,9 +72,11 @@ from ..const import (
     SUBENTRY_THERMAL,
 )
 from ..engine import dispatch as shedding
+from ..engine.follow import battery_setpoint
 from ..engine.model import Device
 from ..engine.safety import DeviceState, check_command
 from .devices import (
+    SOC_MARGIN_PCT,
     DeviceConfig,
     build_device,
     comfort_setpoint,
@@ -88,6 +93,12 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 IDLE_W = 50.0
 """Battery power below this is idle."""
+FOLLOW_DEADBAND_W = 100.0
+"""A battery following the home keeps its setpoint while the new one is this close to it (and
+in the same direction): no command, and no logbook entry, for every small wobble of the load."""
+FOLLOW_SETTLE = timedelta(seconds=20)
+"""After a battery command the grid reading is trusted again only this much later (the meter
+must have seen the new power, else the same error would be corrected twice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,8 @@ class Dispatcher:
         """Entity id -> the value (of the attribute, if any) last commanded."""
         self._switched: dict[str, datetime] = {}
         """Subentry id -> when the dispatcher last switched the device on or off."""
+        self._battery_sent: dict[str, datetime] = {}
+        """Subentry id -> when a battery was last sent a setpoint."""
         self._lock = asyncio.Lock()
         self.last_results: dict[str, CommandResult] = {}
         self.budget: PowerBudget | None = None
@@ -269,12 +282,15 @@ class Dispatcher:
             return
         now = dt_util.utcnow()
         async with self._lock:
-            todo: list[tuple[float, str, Action]] = []
+            todo: list[tuple[float, str, Action, bool]] = []
             for subentry_id, cfg in list(self.planner.configs.items()):
                 rt = self.planner.runtime[subentry_id]
                 if not rt.managed or rt.overridden(now):
                     continue
                 action = self.wanted(subentry_id, now)
+                quiet = False
+                if action is not None and cfg.kind == SUBENTRY_BATTERY:
+                    action, quiet = self._follow(subentry_id, cfg, action, now)
                 if action is None or self._in_state(cfg, action):
                     continue
                 if self._held(subentry_id, cfg, action.on, now):
@@ -282,12 +298,58 @@ class Dispatcher:
                 raised = (action.power_w if action.on else 0.0) - self._draw(cfg)
                 if self._budget_forbids(subentry_id, cfg, action, raised, now):
                     continue
-                todo.append((raised, subentry_id, action))
-            for raised, subentry_id, action in sorted(todo, key=lambda item: item[0]):
+                todo.append((raised, subentry_id, action, quiet))
+            for raised, subentry_id, action, quiet in sorted(todo, key=lambda item: item[0]):
                 cfg = self.planner.configs[subentry_id]
                 if self._budget_forbids(subentry_id, cfg, action, raised, now):
                     continue  # shed by the budget while the earlier commands went out
-                await self.async_command(subentry_id, action, reason="plan")
+                await self.async_command(subentry_id, action, reason="plan", logbook=not quiet)
+
+    def _follow(
+        self, subentry_id: str, cfg: DeviceConfig, action: Action, now: datetime
+    ) -> tuple[Action, bool]:
+        """The plan's battery power corrected for what the home draws now (engine/follow.py).
+
+        The grid is read live; the battery's own part of it is its setpoint now. Only the first
+        battery of a home follows (two would each correct the same error), and not within
+        FOLLOW_SETTLE of its last command. Returns the action and whether it changes only the
+        power within the same direction (charging, discharging or idle): such changes are sent
+        without a logbook entry, which records a battery's changes of direction.
+        """
+        plan = self.planner.data.plan
+        batteries = [c for c in self.planner.configs.values() if c.kind == SUBENTRY_BATTERY]
+        if plan is None or not batteries or batteries[0] is not cfg:
+            return action, False
+        sent = self._battery_sent.get(subentry_id)
+        if sent is not None and now - sent < FOLLOW_SETTLE:
+            return action, False
+        index = plan_index(plan, now)
+        grid = self.planner.collector.grid_power_w(now)
+        if index is None or grid is None:
+            return action, False
+        current = self._draw(cfg)
+        planned_grid = plan.import_w[index] - plan.export_w[index]
+        rt = self.planner.runtime[subentry_id]
+        soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
+        reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+        full = soc is not None and soc >= 100 - SOC_MARGIN_PCT
+        empty = soc is None or soc <= reserve + SOC_MARGIN_PCT
+        target = battery_setpoint(
+            action.power_w,
+            planned_grid,
+            grid - current + action.power_w,
+            max_charge_w=0.0 if full else cfg.num(CONF_MAX_CHARGE_W, 3000.0),
+            max_discharge_w=0.0 if empty else cfg.num(CONF_MAX_DISCHARGE_W, 3000.0),
+        )
+        target = float(round(target))
+
+        def direction(power: float) -> int:
+            return 0 if abs(power) < IDLE_W else 1 if power > 0 else -1
+
+        same = direction(target) == direction(current)
+        if same and abs(target - current) < FOLLOW_DEADBAND_W:
+            target = current
+        return Action(on=abs(target) >= IDLE_W, power_w=target), same
 
     def _budget_forbids(
         self, subentry_id: str, cfg: DeviceConfig, action: Action, raised: float, now: datetime
@@ -518,12 +580,14 @@ class Dispatcher:
         reason: str,
         log: str | None = None,
         retry: bool = True,
+        logbook: bool = True,
     ) -> CommandResult:
         """Check, send and verify one command to a device; the single path to devices.
 
         `log` replaces the logbook's default text (state, power and `reason`). Without `retry`
         a failed command is reported at once (the power budget tries again at its next
         reaction rather than hold back every other device for seconds).
+        Without `logbook` a successful command leaves no logbook entry (a failure always does).
         """
         cfg = self.planner.configs[subentry_id]
         action, messages = self._check(subentry_id, cfg, action)
@@ -566,15 +630,18 @@ class Dispatcher:
                     self.budget.record_start(cfg.name)  # a cycle this command started
                 rt.started_at = rt.started_at or dt_util.utcnow()
                 self.planner.async_save()
+        if cfg.kind == SUBENTRY_BATTERY and error is None:
+            self._battery_sent[subentry_id] = dt_util.utcnow()
         state = "on" if action.on else "off"
         text = log if log is not None else f"{state}, {action.power_w:.0f} W ({reason})"
-        async_log_entry(
-            self.hass,
-            cfg.name,
-            text + ("" if error is None else f": failed, {error}"),
-            DOMAIN,
-            calls[0].entity_id if calls else None,
-        )
+        if logbook or error is not None:
+            async_log_entry(
+                self.hass,
+                cfg.name,
+                text + ("" if error is None else f": failed, {error}"),
+                DOMAIN,
+                calls[0].entity_id if calls else None,
+            )
         self.last_results[subentry_id] = result
         return result
 
