@@ -378,6 +378,22 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
             return None
         return imported - exported
 
+    def grid_reported_at(self) -> datetime | None:
+        """When the grid meter last reported a valid value (the older of the two in the
+        import/export mode), or None while one of its entities gives none."""
+        if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED:
+            keys = [CONF_GRID_POWER]
+        else:
+            keys = [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
+        times: list[datetime] = []
+        for key in keys:
+            source = self.sources.get(key)
+            state = None if source is None else self.hass.states.get(source.entity_id)
+            if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+                return None
+            times.append(state.last_reported)
+        return min(times)
+
     def _battery_discharge(self, now: datetime) -> float | None:
         value = self._read(CONF_BATTERY_POWER, now, power_to_w)
         if value is not None and self.config.get(CONF_BATTERY_SIGN) == BATTERY_SIGN_CHARGE_POSITIVE:

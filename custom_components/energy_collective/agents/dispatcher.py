@@ -94,11 +94,17 @@ _LOGGER = logging.getLogger(__name__)
 IDLE_W = 50.0
 """Battery power below this is idle."""
 FOLLOW_DEADBAND_W = 100.0
-"""A battery following the home keeps its setpoint while the new one is this close to it (and
-in the same direction): no command, and no logbook entry, for every small wobble of the load."""
+"""A battery following the home keeps its setpoint while the new one is this close to it: no
+command, and no logbook entry, for every small wobble of the load."""
 FOLLOW_SETTLE = timedelta(seconds=20)
-"""After a battery command the grid reading is trusted again only this much later (the meter
-must have seen the new power, else the same error would be corrected twice)."""
+"""A grid reading is used to correct the battery only when the meter reported it this long
+after the last command: it must show that command, else the same error would be corrected
+twice (a meter that stopped reporting would drive the battery to its limit)."""
+
+
+def _direction(power_w: float) -> int:
+    """A battery's direction: 1 charging, -1 discharging, 0 idle."""
+    return 0 if abs(power_w) < IDLE_W else 1 if power_w > 0 else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +158,10 @@ class Dispatcher:
         """Entity id -> the value (of the attribute, if any) last commanded."""
         self._switched: dict[str, datetime] = {}
         """Subentry id -> when the dispatcher last switched the device on or off."""
-        self._battery_sent: dict[str, datetime] = {}
-        """Subentry id -> when a battery was last sent a setpoint."""
+        self._last_command: datetime | None = None
+        """When the last command to any device went out (the meter shows it a little later)."""
+        self._follow_basis: dict[str, float] = {}
+        """Subentry id -> the planned power the battery's last correction started from."""
         self._lock = asyncio.Lock()
         self.last_results: dict[str, CommandResult] = {}
         self.budget: PowerBudget | None = None
@@ -277,20 +285,26 @@ class Dispatcher:
 
         Commands that lower the home's import (a battery discharging, a load switched off) go
         first, so that the import headroom the later ones are checked against includes them.
+        Batteries are decided last: the one that follows the home counts what the other
+        commands of this round will change (the meter does not show them yet).
         """
         if self.advisory or self.planner.data.plan is None:
             return
         now = dt_util.utcnow()
         async with self._lock:
             todo: list[tuple[float, str, Action, bool]] = []
-            for subentry_id, cfg in list(self.planner.configs.items()):
-                rt = self.planner.runtime[subentry_id]
-                if not rt.managed or rt.overridden(now):
-                    continue
-                action = self.wanted(subentry_id, now)
-                quiet = False
-                if action is not None and cfg.kind == SUBENTRY_BATTERY:
-                    action, quiet = self._follow(subentry_id, cfg, action, now)
+            wanted = [
+                (subentry_id, cfg, self.wanted(subentry_id, now))
+                for subentry_id, cfg in list(self.planner.configs.items())
+                if self.planner.runtime[subentry_id].managed
+                and not self.planner.runtime[subentry_id].overridden(now)
+            ]
+            wanted.sort(key=lambda item: item[1].kind == SUBENTRY_BATTERY)
+            for subentry_id, cfg, planned in wanted:
+                action, quiet = planned, False
+                if planned is not None and cfg.kind == SUBENTRY_BATTERY:
+                    pending = sum(item[0] for item in todo)
+                    action, quiet = self._follow(subentry_id, cfg, planned, now, pending)
                 if action is None or self._in_state(cfg, action):
                     continue
                 if self._held(subentry_id, cfg, action.on, now):
@@ -305,51 +319,77 @@ class Dispatcher:
                     continue  # shed by the budget while the earlier commands went out
                 await self.async_command(subentry_id, action, reason="plan", logbook=not quiet)
 
+    def _follower(self, now: datetime) -> str | None:
+        """The battery that follows the home: the first configured one that has a power number,
+        is managed, not held by a manual change and in the plan (two would each correct the
+        same error)."""
+        for subentry_id, cfg in self.planner.configs.items():
+            if cfg.kind != SUBENTRY_BATTERY or not cfg.entity(CONF_POWER_NUMBER):
+                continue
+            rt = self.planner.runtime[subentry_id]
+            if rt.managed and not rt.overridden(now) and subentry_id in self.planner.data.names:
+                return subentry_id
+        return None
+
     def _follow(
-        self, subentry_id: str, cfg: DeviceConfig, action: Action, now: datetime
+        self,
+        subentry_id: str,
+        cfg: DeviceConfig,
+        action: Action,
+        now: datetime,
+        pending_w: float = 0.0,
     ) -> tuple[Action, bool]:
         """The plan's battery power corrected for what the home draws now (engine/follow.py).
 
-        The grid is read live; the battery's own part of it is its setpoint now. Only the first
-        battery of a home follows (two would each correct the same error), and not within
-        FOLLOW_SETTLE of its last command. Returns the action and whether it changes only the
-        power within the same direction (charging, discharging or idle): such changes are sent
-        without a logbook entry, which records a battery's changes of direction.
+        The grid is read live; the battery's own part of it is its setpoint now. The plan's
+        power is sent as it is when there is nothing to correct by: no power number (a battery
+        run by a mode select alone cannot be set to a power), another battery follows, the
+        power budget holds this one, or the grid reading, the state of charge or the plan step
+        is unknown. Until the meter has reported FOLLOW_SETTLE after the last command (to any
+        device), its reading does not show that command yet: a new planned power goes out as
+        planned, else the setpoint stays. A change smaller than FOLLOW_DEADBAND_W is not sent.
+        `pending_w`: what the other commands of this round add to the import. Returns the action
+        and whether it is a correction (sent without a logbook entry unless it changes the
+        battery's direction).
         """
         plan = self.planner.data.plan
-        batteries = [c for c in self.planner.configs.values() if c.kind == SUBENTRY_BATTERY]
-        if plan is None or not batteries or batteries[0] is not cfg:
+        budget = self.budget
+        if (
+            plan is None
+            or self._follower(now) != subentry_id
+            or (budget is not None and budget.state.is_shed(cfg.name))
+        ):
             return action, False
-        sent = self._battery_sent.get(subentry_id)
-        if sent is not None and now - sent < FOLLOW_SETTLE:
-            return action, False
+        collector = self.planner.collector
         index = plan_index(plan, now)
-        grid = self.planner.collector.grid_power_w(now)
-        if index is None or grid is None:
+        grid = collector.grid_power_w(now)
+        reported = collector.grid_reported_at()
+        soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
+        if index is None or grid is None or reported is None or soc is None:
             return action, False
         current = self._draw(cfg)
-        planned_grid = plan.import_w[index] - plan.export_w[index]
+        keep = Action(on=abs(current) >= IDLE_W, power_w=current)
+        basis = self._follow_basis.get(subentry_id)
+        self._follow_basis[subentry_id] = action.power_w
+        if self._last_command is not None and reported < self._last_command + FOLLOW_SETTLE:
+            return (action, False) if action.power_w != basis else (keep, True)
         rt = self.planner.runtime[subentry_id]
-        soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
         reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
-        full = soc is not None and soc >= 100 - SOC_MARGIN_PCT
-        empty = soc is None or soc <= reserve + SOC_MARGIN_PCT
+        full = soc >= 100 - SOC_MARGIN_PCT
+        empty = soc <= reserve + SOC_MARGIN_PCT
         target = battery_setpoint(
             action.power_w,
-            planned_grid,
-            grid - current + action.power_w,
-            max_charge_w=0.0 if full else cfg.num(CONF_MAX_CHARGE_W, 3000.0),
-            max_discharge_w=0.0 if empty else cfg.num(CONF_MAX_DISCHARGE_W, 3000.0),
+            plan.import_w[index] - plan.export_w[index],
+            grid + pending_w - current + action.power_w,
+            max_charge_w=max(0.0, action.power_w) if full else cfg.num(CONF_MAX_CHARGE_W, 3000.0),
+            max_discharge_w=max(0.0, -action.power_w)
+            if empty
+            else cfg.num(CONF_MAX_DISCHARGE_W, 3000.0),
         )
         target = float(round(target))
-
-        def direction(power: float) -> int:
-            return 0 if abs(power) < IDLE_W else 1 if power > 0 else -1
-
-        same = direction(target) == direction(current)
-        if same and abs(target - current) < FOLLOW_DEADBAND_W:
-            target = current
-        return Action(on=abs(target) >= IDLE_W, power_w=target), same
+        if abs(target - current) < FOLLOW_DEADBAND_W:
+            return keep, True
+        return Action(on=abs(target) >= IDLE_W, power_w=target), True
 
     def _budget_forbids(
         self, subentry_id: str, cfg: DeviceConfig, action: Action, raised: float, now: datetime
@@ -597,6 +637,7 @@ class Dispatcher:
             self.last_results[subentry_id] = result
             return result
         before = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
+        before_power = self._draw(cfg)
         calls = self._calls(cfg, action)
         error: str | None = None
         attempts = 0
@@ -630,8 +671,10 @@ class Dispatcher:
                     self.budget.record_start(cfg.name)  # a cycle this command started
                 rt.started_at = rt.started_at or dt_util.utcnow()
                 self.planner.async_save()
-        if cfg.kind == SUBENTRY_BATTERY and error is None:
-            self._battery_sent[subentry_id] = dt_util.utcnow()
+        self._last_command = dt_util.utcnow()
+        if not logbook and cfg.kind == SUBENTRY_BATTERY:
+            # a battery's change between charging, discharging and idle is always recorded
+            logbook = _direction(action.power_w) != _direction(before_power)
         state = "on" if action.on else "off"
         text = log if log is not None else f"{state}, {action.power_w:.0f} W ({reason})"
         if logbook or error is not None:

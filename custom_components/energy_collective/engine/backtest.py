@@ -4,8 +4,8 @@ A backtest walks a measured series step by step. At every step it builds a plann
 the next `horizon` (24 h by default) from what the policy may know at that moment, asks the
 policy for a plan, applies only the plan's first step to the measured load and generation, and
 carries the devices' state (battery and EV energy, appliance cycles, run time, temperatures)
-into the next step. Devices follow the plan; batteries follow the measured home as the
-dispatcher does (`engine/follow.py`): the forecast error of the net load is theirs, within their
+into the next step. Devices follow the plan; the first battery follows the measured home as the
+dispatcher does (`engine/follow.py`): the forecast error of the net load is its, within its
 limits, wherever it would push the grid beyond the planned exchange or across zero (so an
 unexpected surplus is stored rather than exported, and no energy is bought to store that the
 plan did not mean to buy); the grid takes the rest.
@@ -876,16 +876,21 @@ def replay(
             error += p - planned
             total_flex += p
             dev_power[name][i] = p
+        follower = True
         for name, st in states.items():
             if st.kind != "battery":
                 continue
             planned = float(plan.device(name).power_w[offset]) if name in plan_names else 0.0
-            # what the dispatcher does live (engine/follow.py): the grid kept between zero
-            # and the planned exchange; the energy bounds are _apply_battery's
+            # what the dispatcher does live (engine/follow.py): the first battery keeps the
+            # grid between zero and the planned exchange, the others keep to the plan; the
+            # energy bounds are _apply_battery's
             g_p = float(plan.import_w[offset]) - float(plan.export_w[offset])
-            target = battery_setpoint(
-                planned, g_p, g_p + error, max_charge_w=math.inf, max_discharge_w=math.inf
-            )
+            target = planned
+            if follower:
+                target = battery_setpoint(
+                    planned, g_p, g_p + error, max_charge_w=math.inf, max_discharge_w=math.inf
+                )
+                follower = False
             p, worn = _apply_battery(st, target, dt_h)
             error -= planned - p
             wear += worn
