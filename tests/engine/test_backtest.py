@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.energy_collective.engine.backtest import (
+    Home,
     HomeFormatError,
     SeriesFormatError,
     SeriesTable,
@@ -239,13 +240,12 @@ def test_perfect_foresight_is_never_worse_than_the_optimizer() -> None:
     assert summary["unmet"]["cycles_missed"] == 0
 
 
-def test_scheduled_ev_gets_its_energy_every_weekday() -> None:
-    """Sessions 18:00 -> 07:00 every day; the replay runs Tuesday and Wednesday."""
-    steps = 24 * 3
-    home = home_from_dict(
+def _overnight_ev_home(horizon_hours: float) -> Home:
+    """A car plugged in 18:00 -> 07:00 every day, 9 kWh into it (10 kWh AC at 90 %)."""
+    return home_from_dict(
         {
             "timezone": "Etc/GMT-1",  # UTC+01:00, the series' offset
-            "horizon_hours": 12,
+            "horizon_hours": horizon_hours,
             "devices": [
                 {
                     "kind": "ev",
@@ -257,6 +257,12 @@ def test_scheduled_ev_gets_its_energy_every_weekday() -> None:
             ],
         }
     )
+
+
+def test_scheduled_ev_gets_its_energy_every_weekday() -> None:
+    """Sessions 18:00 -> 07:00 every day; the replay runs Tuesday and Wednesday."""
+    steps = 24 * 3
+    home = _overnight_ev_home(horizon_hours=12)
     imp = [0.3 if 6 <= i % 24 < 22 else 0.1 for i in range(steps)]
     series = _series([300.0] * steps, [0.0] * steps, imp, [0.0] * steps)
     summary, replays = run_backtest(home, series, "optimizer")
@@ -274,21 +280,7 @@ def test_windows_from_eight_hold_whole_overnight_ev_sessions() -> None:
     does, so the replay pays for every session it replays, whole."""
     start = datetime(2026, 3, 31, 0, 0, tzinfo=TZ)  # one day of history, then April
     steps = 24 * 4
-    home = home_from_dict(
-        {
-            "timezone": "Etc/GMT-1",
-            "horizon_hours": 16,
-            "devices": [
-                {
-                    "kind": "ev",
-                    "name": "ev",
-                    "max_power_w": 7400,
-                    "efficiency": 0.9,
-                    "schedule": {"plug_in": "18:00", "departure": "07:00", "energy_kwh": 9},
-                }
-            ],
-        }
-    )
+    home = _overnight_ev_home(horizon_hours=16)
     hours = [(start + HOUR * i).hour for i in range(steps)]
     imp = [0.05 if h < 6 else 0.1 if h >= 22 else 0.3 for h in hours]
     series = SeriesTable.from_arrays(
