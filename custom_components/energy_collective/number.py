@@ -12,10 +12,10 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .agents.devices import battery_reserve_pct
 from .agents.planner import PlannerCoordinator
 from .collective import EnergyCollectiveConfigEntry
 from .const import (
-    CONF_RESERVE_PCT,
     CONF_TARGET_SOC,
     MAX_GRID_LIMIT_W,
     MIN_GRID_LIMIT_W,
@@ -98,7 +98,7 @@ class DeviceNumber(ManagedDeviceEntity, NumberEntity):
         """The user's value, or the configured default."""
         rt = self.runtime
         if self.entity_description.key == RESERVE.key:
-            return rt.reserve_pct if rt.reserve_pct is not None else self.cfg.num(CONF_RESERVE_PCT)
+            return battery_reserve_pct(self.cfg, rt)
         if rt.target_soc_pct is not None:
             return rt.target_soc_pct
         return self.cfg.num(CONF_TARGET_SOC, 80)

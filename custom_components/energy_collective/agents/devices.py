@@ -251,6 +251,11 @@ def appliance_profile(cfg: DeviceConfig, rt: DeviceRuntime) -> tuple[tuple[float
     return (cfg.num(CONF_POWER_W, 1000.0),) * steps, PROFILE_STEP
 
 
+def battery_reserve_pct(cfg: DeviceConfig, rt: DeviceRuntime) -> float:
+    """The battery's reserve (%): the one set for now (the reserve number), else its form's."""
+    return rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+
+
 def nominal_power(cfg: DeviceConfig, rt: DeviceRuntime) -> float:
     """What a device draws while on, W."""
     if cfg.kind == SUBENTRY_APPLIANCE:
@@ -282,7 +287,7 @@ def build_device(
         soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
         if soc is None:
             return None
-        reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+        reserve = battery_reserve_pct(cfg, rt)
         return Battery(
             name=cfg.name,
             capacity_kwh=cfg.num(CONF_CAPACITY_KWH, 10.0),
@@ -412,7 +417,7 @@ def managed_device(
         soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
         if setpoint is None or soc is None:
             return None
-        reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+        reserve = battery_reserve_pct(cfg, rt)
         room = cfg.num(CONF_MAX_DISCHARGE_W, 3000.0) if soc > reserve + SOC_MARGIN_PCT else 0.0
         battery = BatteryControl(power_w=setpoint, max_discharge_w=room)
         return ManagedDevice(**common, kind="controllable", on=True, control=battery)

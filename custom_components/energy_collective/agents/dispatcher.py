@@ -53,7 +53,6 @@ from ..const import (
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_NUMBER,
-    CONF_RESERVE_PCT,
     CONF_SOC_ENTITY,
     CONF_SWITCH,
     CONF_T_MAX,
@@ -78,6 +77,7 @@ from ..engine.safety import DeviceState, check_command
 from .devices import (
     SOC_MARGIN_PCT,
     DeviceConfig,
+    battery_reserve_pct,
     build_device,
     comfort_setpoint,
     managed_device,
@@ -374,7 +374,7 @@ class Dispatcher:
         if self._last_command is not None and reported < self._last_command + FOLLOW_SETTLE:
             return (action, False) if action.power_w != basis else (keep, True)
         rt = self.planner.runtime[subentry_id]
-        reserve = rt.reserve_pct if rt.reserve_pct is not None else cfg.num(CONF_RESERVE_PCT)
+        reserve = battery_reserve_pct(cfg, rt)
         full = soc >= 100 - SOC_MARGIN_PCT
         empty = soc <= reserve + SOC_MARGIN_PCT
         target = battery_setpoint(
