@@ -26,7 +26,9 @@ pytestmark = [
     requires_mosquitto,
     pytest.mark.enable_socket,
     pytest.mark.usefixtures("socket_enabled"),
-    pytest.mark.timeout(20),
+    # a whole trading day takes about 6 s alone, 4x that beside the rest of the suite on 2 cores;
+    # a network that does not settle fails in 5 s anyway (Community.pump)
+    pytest.mark.timeout(120),
 ]
 
 SLOT_S = 900
