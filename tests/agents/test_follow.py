@@ -21,18 +21,30 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.energy_collective.agents import dispatcher as dispatcher_module
-from custom_components.energy_collective.const import DOMAIN, SUBENTRY_BATTERY
+from custom_components.energy_collective.const import (
+    CONF_MIN_OFF_MIN,
+    CONF_WINDOW_END,
+    CONF_WINDOW_START,
+    DOMAIN,
+    SUBENTRY_BATTERY,
+    SUBENTRY_INTERRUPTIBLE,
+)
 
 from ..common import GRID, PRICE, home_data, home_options, nordpool_attrs
-from .test_budget import BATTERY, NOW, MiniHome
+from .test_budget import BATTERY, NOW, POOL, MiniHome
 
 SETPOINT = "number.battery_power"
 
 
 async def _planned(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    devices: list[tuple[str, str, dict[str, Any]]] | None = None,
+    *,
+    dispatch: bool = True,
 ) -> tuple[MockConfigEntry, MiniHome, Any, int]:
-    """The home with flat prices and a plan: the battery idle, the grid importing the load."""
+    """The home with flat prices and a plan (the battery, and `devices`); with `dispatch` the
+    plan is sent once the actions are served."""
     await hass.config.async_set_time_zone("Europe/Berlin")
     freezer.move_to(NOW)
     home = MiniHome(hass)
@@ -47,9 +59,8 @@ async def _planned(
         options=home_options(),
         unique_id=GRID,
         subentries_data=[
-            ConfigSubentryData(
-                data=BATTERY, subentry_type=SUBENTRY_BATTERY, title="Battery", unique_id=None
-            )
+            ConfigSubentryData(data=data, subentry_type=kind, title=title, unique_id=None)
+            for kind, title, data in [(SUBENTRY_BATTERY, "Battery", BATTERY), *(devices or [])]
         ],
     )
     entry.add_to_hass(hass)
@@ -57,8 +68,9 @@ async def _planned(
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     home.serve()  # after the setup: the number platform registers its own set_value
-    await entry.runtime_data.dispatcher.async_dispatch()
-    await hass.async_block_till_done()
+    if dispatch:
+        await entry.runtime_data.dispatcher.async_dispatch()
+        await hass.async_block_till_done()
     plan = entry.runtime_data.planner.data.plan
     assert plan is not None
     index = int((dt_util.utcnow() - plan.start) / plan.step)
@@ -127,3 +139,35 @@ async def test_a_surplus_is_stored_and_the_change_of_direction_logged(
     texts = [e.data["message"] for e in logbook if e.data.get("name") == "Battery"]
     assert len(texts) == 1, texts
     assert texts[0] == f"on, {planned + 1200:.0f} W (plan)"
+
+
+async def test_a_load_switched_in_the_same_round_is_counted(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The plan starts the pool pump (1 kW) now, and the battery covers the home's load. The
+    meter, read before the pump starts, shows 1 kW less than the plan: the battery must not
+    take that for a surplus and charge from the grid once the pump runs."""
+    pool = {
+        **POOL,
+        CONF_WINDOW_START: "18:00:00",
+        CONF_WINDOW_END: "22:00:00",
+        CONF_MIN_OFF_MIN: 0.0,  # switched off by the test's start, free to start at once
+    }
+    entry, home, plan, index = await _planned(
+        hass, freezer, [(SUBENTRY_INTERRUPTIBLE, "Pool pump", pool)], dispatch=False
+    )
+    assert plan.device("Pool pump").power_w[index] == pytest.approx(1000.0)
+    planned = plan.device("Battery").power_w[index]
+    planned_grid = plan.import_w[index] - plan.export_w[index]
+    assert planned_grid < 900  # the battery covers most of the load: a 1 kW "surplus" would
+    # push the grid below zero and make it charge
+    assert not home.on("switch.pool")
+    # the meter reads the load the plan expects with the battery as planned, but no pump yet
+    home.base_w = planned_grid - planned - 1000.0
+    freezer.tick(timedelta(seconds=30))
+    home.publish()
+    await entry.runtime_data.dispatcher.async_dispatch()
+    await hass.async_block_till_done()
+    assert home.on("switch.pool")
+    assert home.value(SETPOINT) == pytest.approx(planned, abs=5)
+    assert home.grid_w() == pytest.approx(planned_grid, abs=5)
