@@ -344,13 +344,13 @@ class Dispatcher:
         The grid is read live; the battery's own part of it is its setpoint now. The plan's
         power is sent as it is when there is nothing to correct by: no power number (a battery
         run by a mode select alone cannot be set to a power), another battery follows, the
-        power budget holds this one, or the grid reading, the state of charge or the plan step
-        is unknown. Until the meter has reported FOLLOW_SETTLE after the last command (to any
-        device), its reading does not show that command yet: a new planned power goes out as
-        planned, else the setpoint stays. A change smaller than FOLLOW_DEADBAND_W is not sent.
-        `pending_w`: what the other commands of this round add to the import. Returns the action
-        and whether it is a correction (sent without a logbook entry unless it changes the
-        battery's direction).
+        power budget holds this one, or the grid reading, the state of charge, the setpoint now
+        or the plan step is unknown. Until the meter has reported FOLLOW_SETTLE after the last
+        command (to any device), its reading does not show that command yet: a new planned
+        power goes out as planned, else the setpoint stays. A change smaller than
+        FOLLOW_DEADBAND_W is not sent. `pending_w`: what the other commands of this round add
+        to the import. Returns the action and whether it is a correction (sent without a
+        logbook entry unless it changes the battery's direction).
         """
         plan = self.planner.data.plan
         budget = self.budget
@@ -365,9 +365,9 @@ class Dispatcher:
         grid = collector.grid_power_w(now)
         reported = collector.grid_reported_at()
         soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
-        if index is None or grid is None or reported is None or soc is None:
+        current = state_value(self.hass, cfg.entity(CONF_POWER_NUMBER))
+        if index is None or grid is None or reported is None or soc is None or current is None:
             return action, False
-        current = self._draw(cfg)
         keep = Action(on=abs(current) >= IDLE_W, power_w=current)
         basis = self._follow_basis.get(subentry_id)
         self._follow_basis[subentry_id] = action.power_w
