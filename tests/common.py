@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_collective.const import (
@@ -31,6 +32,22 @@ from custom_components.energy_collective.const import (
 GRID = "sensor.grid_power"
 PV = "sensor.pv_power"
 PRICE = "sensor.nordpool_price"
+
+
+def our_device(hass: HomeAssistant, entry_id: str, key: str) -> dr.DeviceEntry | None:
+    """The registry's device of one home with the identifier `<entry id>_<key>`, if any.
+
+    Looked up among the home's own devices: `DeviceRegistry.async_get_device` is deprecated
+    from Home Assistant 2026.8 on (identifiers are unique per config entry only).
+    """
+    wanted = (DOMAIN, f"{entry_id}_{key}")
+    found = [
+        device
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+        if wanted in device.identifiers
+    ]
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 def power_attrs(unit: str = "W") -> dict[str, Any]:

@@ -6,6 +6,7 @@ the same name that would otherwise shadow this repository's integration.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 
 import pytest
@@ -19,3 +20,29 @@ pytest_plugins = "pytest_homeassistant_custom_component"
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
     """Let Home Assistant load this repository's integration in every test."""
     return
+
+
+# What Home Assistant logs when an integration uses something it will remove, in the words of
+# helpers/frame.py ("... This will stop working in Home Assistant 2027.8.0 ...") and of the
+# deprecation helpers ("... is a deprecated ...", "... was deprecated ...").
+_DEPRECATION_WORDS = ("will stop working", "deprecated")
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecations_of_ours(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """A test fails when Home Assistant reports a deprecated use naming this integration.
+
+    Home Assistant only warns custom integrations about what it will remove; the warning is
+    turned into a failure here so that a deprecation is fixed while both the oldest and the
+    newest supported versions are tested, not when a release breaks users.
+    """
+    yield
+    ours = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if record.levelno >= logging.WARNING
+        and "energy_collective" in record.getMessage()
+        and any(word in record.getMessage().lower() for word in _DEPRECATION_WORDS)
+    ]
+    if ours:
+        pytest.fail("Home Assistant reports a deprecated use:\n" + "\n".join(ours), pytrace=False)

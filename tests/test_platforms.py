@@ -19,7 +19,7 @@ from custom_components.energy_collective.agents.planner import PlanResult
 from custom_components.energy_collective.engine.model import Battery, EVCharger
 from tests.sim.home import START, TZ, advance, start_home, subentry_id
 
-from .common import simulated_home_on_path
+from .common import our_device, simulated_home_on_path
 
 AUTOMATIC = "switch.sim_planning_automatic_control"
 MODE = "select.sim_planning_mode"
@@ -330,9 +330,7 @@ async def test_device_of_every_subentry_hangs_below_the_planner(
 ) -> None:
     """On the first start the devices are linked to the planner's device, with no warning."""
     entry = await start_home(hass, freezer)
-    planner_device = dr.async_get(hass).async_get_device(
-        identifiers={("energy_collective", f"{entry.entry_id}_planner")}
-    )
+    planner_device = our_device(hass, entry.entry_id, "planner")
     assert planner_device is not None
     car = _device_entry(hass, entry, "Car")
     assert car.via_device_id == planner_device.id

@@ -24,7 +24,7 @@ from custom_components.energy_collective.const import DOMAIN
 from custom_components.energy_collective.engine.model import plan_to_dict
 from tests.sim.home import START, TZ, advance, start_home, subentry_id
 
-from .common import exception_message, simulated_home_on_path
+from .common import exception_message, our_device, simulated_home_on_path
 
 EXCEPTIONS = json.loads(
     (
@@ -43,7 +43,7 @@ def auto_enable_custom_integrations(
 
 def _device_id(hass: HomeAssistant, entry: MockConfigEntry, title: str) -> str:
     identifier = f"{entry.entry_id}_{subentry_id(entry, title) if title != 'planner' else title}"
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = our_device(hass, entry.entry_id, identifier.removeprefix(f"{entry.entry_id}_"))
     assert device is not None
     return device.id
 

@@ -104,9 +104,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))
-    # the planner's device first: every device subentry's device hangs below it (via_device)
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **agent_device_info(entry, ROLE_PLANNER)
+    # the planner's device first: every device subentry's device hangs below it
+    entry.runtime_data.planner_device_id = (
+        dr.async_get(hass)
+        .async_get_or_create(
+            config_entry_id=entry.entry_id, **agent_device_info(entry, ROLE_PLANNER)
+        )
+        .id
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_task(hass, dispatcher.async_dispatch(), f"{DOMAIN} dispatch")

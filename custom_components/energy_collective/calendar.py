@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -16,7 +19,7 @@ from .engine.model import step_time
 from .entity import ROLE_PLANNER, EnergyCollectiveEntity
 
 PARALLEL_UPDATES = 0
-PLAN_CALENDAR = EntityDescription(key="plan", translation_key="plan")
+PLAN_CALENDAR = CalendarEntityDescription(key="plan", translation_key="plan")
 
 
 async def async_setup_entry(

@@ -34,6 +34,8 @@ class Collective:
     market: MarketAgent | None = None
     """Neighbourhood trading over MQTT (agents/market.py); None while trading is off."""
     unsubscribe: list[CALLBACK_TYPE] = field(default_factory=list)
+    planner_device_id: str | None = None
+    """The device registry id of the planner's device, the parent of every managed device."""
 
 
 type EnergyCollectiveConfigEntry = ConfigEntry[Collective]

@@ -30,15 +30,29 @@ def agent_device_info(entry: EnergyCollectiveConfigEntry, role: str) -> DeviceIn
     )
 
 
+# Home Assistant 2026.8 links a device to its parent by the parent's device id
+# (`via_device_id`) and deprecates the identifier form (`via_device`, gone in 2027.8); older
+# releases accept only the identifier form.
+VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__optional_keys__
+
+
 def managed_device_info(entry: EnergyCollectiveConfigEntry, cfg: DeviceConfig) -> DeviceInfo:
-    """The device of one device subentry (a battery, an EV charger, an appliance, ...)."""
-    return DeviceInfo(
+    """The device of one device subentry (a battery, an EV charger, an appliance, ...).
+
+    It hangs below the home's planner device, which setup registers before the platforms.
+    """
+    info = DeviceInfo(
         identifiers={(DOMAIN, f"{entry.entry_id}_{cfg.subentry_id}")},
         name=cfg.name,
         manufacturer=NAME,
         model=cfg.kind,
-        via_device=(DOMAIN, f"{entry.entry_id}_{ROLE_PLANNER}"),
     )
+    planner_device_id = entry.runtime_data.planner_device_id
+    if VIA_DEVICE_ID and planner_device_id is not None:
+        info["via_device_id"] = planner_device_id  # type: ignore[typeddict-unknown-key,unused-ignore]
+    else:
+        info["via_device"] = (DOMAIN, f"{entry.entry_id}_{ROLE_PLANNER}")  # type: ignore[typeddict-unknown-key,unused-ignore]
+    return info
 
 
 class EnergyCollectiveEntity[CoordinatorT: DataUpdateCoordinator[Any]](

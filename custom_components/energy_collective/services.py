@@ -88,17 +88,20 @@ def _entry(hass: HomeAssistant, entry_id: str) -> EnergyCollectiveConfigEntry:
 
 
 def _device(hass: HomeAssistant, device_id: str) -> tuple[EnergyCollectiveConfigEntry, str]:
-    """The home entry and subentry id of a managed device."""
+    """The home entry and subentry id of a managed device.
+
+    Found by the device's identifier (`<entry id>_<subentry id>`), which every Home
+    Assistant release keeps, rather than by the registry's config-entry fields, whose
+    shape changed in 2026.8.
+    """
     device = dr.async_get(hass).async_get(device_id)
     if device is not None:
-        for entry_id, subentries in device.config_entries_subentries.items():
-            entry = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
-                continue
-            for subentry_id in subentries:
-                if subentry_id is None:
-                    continue  # the home's own devices (its agents)
-                home = _entry(hass, entry_id)
+        names = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            for subentry_id in entry.subentries:
+                if f"{entry.entry_id}_{subentry_id}" not in names:
+                    continue
+                home = _entry(hass, entry.entry_id)
                 if subentry_id in home.runtime_data.planner.configs:
                     return home, subentry_id
     raise ServiceValidationError(

@@ -13,7 +13,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -27,6 +26,7 @@ from custom_components.energy_collective.const import (
     SUBENTRY_THERMAL,
 )
 from custom_components.energy_collective.engine import milp
+from tests.common import our_device
 from tests.sim.home import (
     START,
     TZ,
@@ -49,7 +49,7 @@ def auto_enable_custom_integrations(
 
 
 def _device_id(hass: HomeAssistant, entry_id: str, sub_id: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{entry_id}_{sub_id}")})
+    device = our_device(hass, entry_id, sub_id)
     assert device is not None
     return device.id
 
@@ -407,11 +407,10 @@ async def test_removing_a_subentry_removes_its_device(
     """Each device subentry is a device; removing the subentry removes it."""
     entry = await start_home(hass, freezer)
     pool = subentry_id(entry, "Pool pump")
-    registry = dr.async_get(hass)
-    assert registry.async_get_device(identifiers={(DOMAIN, f"{entry.entry_id}_{pool}")})
+    assert our_device(hass, entry.entry_id, pool) is not None
     assert hass.config_entries.async_remove_subentry(entry, pool)
     await hass.async_block_till_done()
-    assert registry.async_get_device(identifiers={(DOMAIN, f"{entry.entry_id}_{pool}")}) is None
+    assert our_device(hass, entry.entry_id, pool) is None
     assert TZ is not None
 
 
