@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockModule,
@@ -171,6 +172,34 @@ async def add_fakes(hass: HomeAssistant, domain: str, entities: Sequence[Any]) -
 async def add_calendars(hass: HomeAssistant, *calendars: FakeCalendar) -> None:
     """Set up the calendar integration with the given calendars."""
     await add_fakes(hass, "calendar", calendars)
+    hass.data.setdefault("fake_calendars", []).extend(calendars)
+
+
+@pytest.fixture(autouse=True)
+async def unload_at_the_end(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Unload the homes and remove the fake calendars when a test ends.
+
+    Home Assistant stops without unloading its entries, and a calendar entity keeps a timer
+    for its next event until it is removed (the calendar platform of 2026.3 and later).
+    """
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    for calendar in hass.data.get("fake_calendars", []):
+        if hass.states.get(calendar.entity_id) is not None:
+            await calendar.async_remove()
+    await hass.async_block_till_done()
+
+
+def pending_points(hass: HomeAssistant) -> set[datetime]:
+    """The moments for which a point-in-time timer is still pending on the loop."""
+    return {
+        point
+        for handle in get_scheduled_timer_handles(hass.loop)
+        if not handle.cancelled()
+        and (point := getattr(handle._callback, "utc_point_in_time", None)) is not None
+    }
 
 
 async def prepare(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime) -> None:
@@ -358,6 +387,14 @@ async def test_calendar_event_caps_the_plan(
     problem = problem_of(entry)
     late = steps(problem, NOW.replace(hour=21), NOW.replace(hour=22))
     assert {problem.grid.import_limit_w[i] for i in late} == {800.0}
+
+    # the events' start and end timers go with the home: none is left after it unloads
+    moments = {EVENT_START, EVENT_END, NOW.replace(hour=21), NOW.replace(hour=22)}
+    assert moments & pending_points(hass)
+    await calendar.async_remove()  # the calendar's own timers for the same moments
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not moments & pending_points(hass)
 
 
 async def test_octopus_saving_session_pays_in_the_plan(

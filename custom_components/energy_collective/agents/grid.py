@@ -32,7 +32,12 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.components.logbook import async_log_entry
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -240,6 +245,8 @@ class GridAgent(DataUpdateCoordinator[GridState]):
         self.carbon_forecast: CarbonForecast | None = None
         self.carbon_now: float | None = None
         self._timers: dict[str, tuple[datetime, datetime, list[CALLBACK_TYPE]]] = {}
+        self._stopped = False
+        """True once Home Assistant stops or the home unloads: no event is timed any more."""
         self._unsubs: list[CALLBACK_TYPE] = []
 
     @property
@@ -336,6 +343,18 @@ class GridAgent(DataUpdateCoordinator[GridState]):
         unsubs.append(async_track_time_interval(hass, self._async_periodic, GRID_REFRESH))
         unsubs.append(self.collector.async_add_listener(self._publish))
         unsubs.append(self.planner.async_add_listener(self._publish))
+
+        @callback
+        def _cancel_timers(_event: Event | None = None) -> None:
+            self._stopped = True  # no event is timed again (a source may still change)
+            for _, _, timers in self._timers.values():
+                for cancel in timers:
+                    cancel()
+            self._timers.clear()
+
+        # Home Assistant stops without unloading its entries: the events' start and end
+        # timers must not outlive it either (a stop cancels only the periodic timers)
+        unsubs.append(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _cancel_timers))
         self._schedule(dt_util.utcnow())
         self._publish()
 
@@ -344,10 +363,7 @@ class GridAgent(DataUpdateCoordinator[GridState]):
             for unsub in unsubs:
                 unsub()
             unsubs.clear()
-            for _, _, timers in self._timers.values():
-                for cancel in timers:
-                    cancel()
-            self._timers.clear()
+            _cancel_timers()
             if self.adjust in self.planner.adjusters:
                 self.planner.adjusters.remove(self.adjust)
 
@@ -428,6 +444,8 @@ class GridAgent(DataUpdateCoordinator[GridState]):
     @callback
     def _schedule(self, now: datetime) -> None:
         """Time the start and end of every known event (again where an event moved)."""
+        if self._stopped:
+            return
         events = {e.id: e for e in self.events()}
         for event_id in list(self._timers):
             known = events.get(event_id)
