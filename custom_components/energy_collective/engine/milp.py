@@ -1168,9 +1168,12 @@ def _optimise(
             set_bounds([(v, float(v.lowBound), float(v.upBound)) for v in fixed])
         set_kind(ints, integer)
     used = h.getRunTime()
-    h.setOptionValue(
-        "time_limit", float(used + max(0.05, time_limit_s - (time.perf_counter() - t0)))
-    )
+    remaining = time_limit_s - (time.perf_counter() - t0)
+    if remaining <= 0 and incumbent is None:
+        # out of time with no plan yet: the caller's fallback, not a search past the limit
+        # (a few extra milliseconds sometimes found a plan and sometimes not)
+        return None
+    h.setOptionValue("time_limit", float(used + max(0.01, remaining)))
     if incumbent is not None:
         start_from(incumbent)
     else:
