@@ -108,6 +108,7 @@ from .const import (
     CONF_MAX_CURRENT_A,
     CONF_MAX_DISCHARGE_W,
     CONF_MAX_HIGH_POWER,
+    CONF_METER_MAX_AGE_S,
     CONF_MIN_CURRENT_A,
     CONF_MIN_OFF_MIN,
     CONF_MIN_ON_MIN,
@@ -159,6 +160,7 @@ from .const import (
     DEFAULT_MARKET_GATE_MINUTES,
     DEFAULT_MARKET_MECHANISM,
     DEFAULT_MAX_HIGH_POWER,
+    DEFAULT_METER_MAX_AGE_S,
     DEFAULT_RATED_SPEED_MS,
     DEFAULT_RESTORE_HYSTERESIS_W,
     DEFAULT_STEP_MINUTES,
@@ -322,6 +324,9 @@ def limits_schema() -> vol.Schema:
                 CONF_RESTORE_HYSTERESIS_W,
                 description={"suggested_value": DEFAULT_RESTORE_HYSTERESIS_W},
             ): _number(0, 10_000, 50, "W"),
+            vol.Optional(
+                CONF_METER_MAX_AGE_S, description={"suggested_value": DEFAULT_METER_MAX_AGE_S}
+            ): _number(10, 600, 5, "s"),
         }
     )
 
@@ -334,7 +339,12 @@ def normalise_limits(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_HORIZON_HOURS: int(float(user_input[CONF_HORIZON_HOURS])),
     } | {
         key: int(float(user_input[key]))
-        for key in (CONF_MAX_HIGH_POWER, CONF_HIGH_POWER_W, CONF_RESTORE_HYSTERESIS_W)
+        for key in (
+            CONF_MAX_HIGH_POWER,
+            CONF_HIGH_POWER_W,
+            CONF_RESTORE_HYSTERESIS_W,
+            CONF_METER_MAX_AGE_S,
+        )
         if user_input.get(key) is not None
     }
 

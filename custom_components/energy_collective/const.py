@@ -167,6 +167,9 @@ CONF_COP: Final = "cop"
 
 # Planner and dispatcher
 CONF_OVERRIDE_MINUTES: Final = "override_minutes"
+CONF_METER_MAX_AGE_S: Final = "meter_max_age_s"
+"""How long a grid reading is trusted after the meter last reported it (engine/meter.py)."""
+DEFAULT_METER_MAX_AGE_S: Final = 60
 DEFAULT_OVERRIDE_MINUTES: Final = 120
 PLANNER_STORE_VERSION: Final = 1
 PLANNER_SAVE_DELAY_S: Final = 10

@@ -76,12 +76,17 @@ async def async_setup_entry(
 
 
 class GridLimitNumber(EnergyCollectiveEntity[PlannerCoordinator], NumberEntity):
-    """The import limit the plan keeps to (defaults to the home's main fuse option)."""
+    """The import limit the plan keeps to: at most the home's main fuse option."""
+
+    @property
+    def native_max_value(self) -> float:
+        """The main fuse: a planning limit above it would only hide the fuse."""
+        return self.coordinator.default_grid_limit_w
 
     @property
     def native_value(self) -> float:
-        """The limit in W."""
-        return self.coordinator.grid_limit_w or self.coordinator.default_grid_limit_w
+        """The limit in W (the fuse while no lower one is set)."""
+        return self.coordinator.import_limit_w
 
     async def async_set_native_value(self, value: float) -> None:
         """Change the limit and re-plan."""

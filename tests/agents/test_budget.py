@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -148,6 +148,9 @@ class MiniHome:
         """Register the handlers of the actions the dispatcher sends."""
 
         def handler(change: Callable[[ServiceCall], None]) -> Callable[[ServiceCall], None]:
+            # a callback: Home Assistant runs a plain function in the executor, where the
+            # states it writes (and our listeners they call) would be off the event loop
+            @callback
             def _handle(call: ServiceCall) -> None:
                 entity_id = call.data["entity_id"]
                 if isinstance(entity_id, list):
@@ -514,6 +517,7 @@ async def test_heat_pump_setpoint_goes_down_and_a_water_heater_is_held(
 
     home.heater_w = lambda: pump_w() + boiler_w()  # type: ignore[method-assign]
 
+    @callback
     def climate(call: ServiceCall) -> None:
         home.calls.append(("climate", "set_temperature", "climate.heat_pump", None))
         state = hass.states.get("climate.heat_pump")
@@ -565,24 +569,15 @@ async def test_heat_pump_setpoint_goes_down_and_a_water_heater_is_held(
     assert _budget(entry).shed_devices == ["Heat pump", "Water heater"]
 
 
-class FakeGrid:
-    """A grid agent with a demand-response cap."""
-
-    def __init__(self, cap: float | None) -> None:
-        """Cap the import at `cap` W (None: no event)."""
-        self.cap = cap
-
-    def import_cap_w(self, now: datetime) -> float | None:
-        """The cap that holds now."""
-        return self.cap
-
-
 async def test_a_demand_response_cap_below_the_fuse_is_the_limit(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """During an event capping the import at 8 kW, the budget keeps the home under 8 kW."""
     entry, home = await _start(hass, freezer)
-    entry.runtime_data.grid = FakeGrid(8000.0)  # type: ignore[assignment]
+    grid = entry.runtime_data.grid
+    assert grid is not None
+    # the home's own grid agent, with an event under way that caps the import
+    monkeypatch.setattr(grid, "import_cap_w", lambda _now: 8000.0)
     after = await _spike(hass, home, 600.0)  # 11000 W: under the fuse, 3000 W over the cap
     assert after <= 8000.0
     assert home.commands() == [
@@ -594,7 +589,7 @@ async def test_a_demand_response_cap_below_the_fuse_is_the_limit(
     assert state is not None
     assert state.attributes["limit_w"] == 8000.0
     assert state.attributes["limit_source"] == "demand_response"
-    entry.runtime_data.grid = FakeGrid(20000.0)  # type: ignore[assignment]
+    monkeypatch.setattr(grid, "import_cap_w", lambda _now: 20000.0)
     await _spike(hass, home, 700.0)
     state = hass.states.get(HEADROOM)
     assert state is not None

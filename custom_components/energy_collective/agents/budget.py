@@ -75,6 +75,7 @@ from ..engine.dispatch import (
     may_start,
     record_start,
 )
+from ..engine.meter import MeterReading
 from .collector import home_config
 from .devices import managed_device
 from .dispatcher import Action, Dispatcher
@@ -82,6 +83,7 @@ from .dispatcher import Action, Dispatcher
 _LOGGER = logging.getLogger(__name__)
 
 ISSUE_OVER_LIMIT = "over_limit"
+ISSUE_METER = "grid_meter_untrusted"
 MINUTE = timedelta(minutes=1)
 TEXTS: Mapping[str, str] = {
     "budget_defer": (
@@ -101,6 +103,15 @@ TEXTS: Mapping[str, str] = {
     ),
     "budget_limit_fuse": "main fuse",
     "budget_limit_demand_response": "demand-response cap",
+    "meter_missing": "it gives no value",
+    "meter_stale": "its last report is {age} s old",
+    "meter_implausible": "it reads a value the connection cannot carry",
+    "meter_not_moving": (
+        "it did not move after a command that should have moved it by more than 1 kW"
+    ),
+    "meter_untrusted": (
+        "No fresh, plausible grid reading ({reason}): nothing that raises consumption is sent"
+    ),
 }
 """English defaults of the logbook texts (translated under `exceptions`)."""
 
@@ -139,6 +150,8 @@ class PowerBudget:
         self.limit_source = LIMIT_SOURCE_FUSE
         self.residual_w = 0.0
         self.reactions = 0
+        self.meter_reading: MeterReading | None = None
+        """The grid reading of the last reaction and whether it could be trusted."""
         self.store: Store[dict[str, Any]] = Store(
             hass, BUDGET_STORE_VERSION, store_key(entry.entry_id, "budget")
         )
@@ -181,6 +194,7 @@ class PowerBudget:
             if self.dispatcher.budget is self:
                 self.dispatcher.budget = None
             ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_OVER_LIMIT}_{self.entry.entry_id}")
+            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_METER}_{self.entry.entry_id}")
             self.hass.async_create_task(self.store.async_save(self.state.to_dict()))
 
         return _stop
@@ -249,8 +263,8 @@ class PowerBudget:
     def devices(self, now: datetime) -> dict[str, tuple[str, ManagedDevice]]:
         """Device name -> (subentry id, the device as the budget sees it now).
 
-        Devices that are not managed, or that a user's manual change holds, count as critical:
-        they are measured, never touched.
+        Devices that are not managed count as critical: they are measured, never touched. A
+        device held by the owner's manual change may still be reduced to protect the fuse.
         """
         out: dict[str, tuple[str, ManagedDevice]] = {}
         for subentry_id, cfg in self.planner.configs.items():
@@ -268,15 +282,56 @@ class PowerBudget:
             )
             if device is None:
                 continue
-            if not rt.managed or rt.overridden(now):
+            if not rt.managed:
                 device = replace(device, priority="critical")
+            # a device the owner changed by hand keeps its priority: the plan leaves it alone,
+            # but the fuse comes first (the budget restores the owner's setting afterwards)
             out[device.name] = (subentry_id, device)
         return out
 
-    async def _react(self, now: datetime) -> None:
-        grid = self.planner.collector.grid_power_w(now)
-        if grid is None:
+    @property
+    def meter_ok(self) -> bool | None:
+        """Whether the last reaction had a fresh, plausible grid reading (None: no reaction)."""
+        return None if self.meter_reading is None else self.meter_reading.ok
+
+    def meter_text(self, reading: MeterReading) -> str:
+        """Why a reading is not trusted, in the user's language."""
+        reason = self._text(f"meter_{reading.status}", age=f"{reading.age_s or 0:.0f}")
+        return self._text("meter_untrusted", reason=reason)
+
+    def _meter_issue(self, reading: MeterReading) -> None:
+        """Raise the repair that says why the meter is not trusted, or clear it."""
+        issue_id = f"{ISSUE_METER}_{self.entry.entry_id}"
+        if reading.ok:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="grid_meter_untrusted",
+            translation_placeholders={
+                "home": self.entry.title,
+                "entity": ", ".join(self.grid_entities),
+                "reason": self._text(f"meter_{reading.status}", age=f"{reading.age_s or 0:.0f}"),
+            },
+        )
+
+    async def _react(self, now: datetime) -> None:
+        reading = self.dispatcher.meter(now)
+        changed = self.meter_reading is None or self.meter_reading.status != reading.status
+        self.meter_reading = reading
+        if changed:
+            self._meter_issue(reading)
+        if not reading.ok or reading.value_w is None:
+            # nothing is shed on the word of a meter we cannot trust, and nothing raised: the
+            # devices keep their state until it reports a fresh, plausible value again
+            self.import_w = None
+            self._notify()
+            return
+        grid = reading.value_w
         limit, source = self.dispatcher.limit(now)
         self.import_w, self.limit_w, self.limit_source = grid, limit, source
         self.reactions += 1

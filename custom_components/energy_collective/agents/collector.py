@@ -50,11 +50,13 @@ from ..const import (
     CONF_IMPORT_PRICE_ENTITY,
     CONF_IMPORT_PRICE_SCHEDULE,
     CONF_LOAD_POWER,
+    CONF_METER_MAX_AGE_S,
     CONF_PV_FORECAST,
     CONF_PV_POWER,
     CONF_STEP_MINUTES,
     CONF_WEATHER,
     DEFAULT_HORIZON_HOURS,
+    DEFAULT_METER_MAX_AGE_S,
     DEFAULT_STEP_MINUTES,
     DOMAIN,
     GRID_MODE_SIGNED,
@@ -62,6 +64,8 @@ from ..const import (
     STALE_AFTER,
     STATE_CHANGE_DEBOUNCE_S,
 )
+from ..engine import meter
+from ..engine.meter import MeterReading
 from ..engine.model import HomeSnapshot, Interval, Series
 from ..engine.pv_forecast import parse_pv_forecast_attributes, parse_wh_hours
 from ..engine.tariffs import (
@@ -154,6 +158,11 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
         self.quality: deque[float] = deque(maxlen=QUALITY_WINDOW)
         self.price_formats: dict[str, str | None] = {}
         self._action_cache: dict[str, tuple[datetime, list[Interval]]] = {}
+        self.meter_max_age = timedelta(
+            seconds=float(self.config.get(CONF_METER_MAX_AGE_S, DEFAULT_METER_MAX_AGE_S))
+        )
+        self.meter_watch = meter.MoveWatch()
+        """Whether the meter answered the commands that should have moved it."""
 
     @property
     def entity_ids(self) -> list[str]:
@@ -377,6 +386,28 @@ class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
         if imported is None or exported is None:
             return None
         return imported - exported
+
+    def grid_reading(self, now: datetime, fuse_w: float) -> MeterReading:
+        """The grid reading a command may be checked against, and whether it may be trusted
+        (fresh, plausible for a connection with this fuse, moving: engine/meter.py)."""
+        keys = (
+            [CONF_GRID_POWER]
+            if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED
+            else [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
+        )
+        value = self.grid_power_w(now)
+        if not all(self._valid(key) for key in keys):
+            value = None  # a kept last value is no reading to act on
+        reading = meter.judge(
+            value, self.grid_reported_at(), now, fuse_w=fuse_w, max_age=self.meter_max_age
+        )
+        if (
+            reading.ok
+            and reading.value_w is not None
+            and self.meter_watch.update(now, reading.value_w)
+        ):
+            return meter.MeterReading(None, meter.NOT_MOVING, reading.age_s)
+        return reading
 
     def grid_reported_at(self) -> datetime | None:
         """When the grid meter last reported a valid value (the older of the two in the

@@ -29,6 +29,7 @@ from homeassistant.core import (
     Event,
     EventStateChangedData,
     HomeAssistant,
+    State,
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
@@ -71,7 +72,9 @@ from ..const import (
     SUBENTRY_THERMAL,
 )
 from ..engine import dispatch as shedding
+from ..engine.answers import settles_near
 from ..engine.follow import battery_setpoint
+from ..engine.meter import MeterReading
 from ..engine.model import Device
 from ..engine.safety import DeviceState, check_command
 from .devices import (
@@ -156,6 +159,12 @@ class Dispatcher:
         self._contexts: set[str] = set()
         self._commanded: dict[str, tuple[Any, str | None]] = {}
         """Entity id -> the value (of the attribute, if any) last commanded."""
+        self._answered: dict[str, Any] = {}
+        """Entity id -> what the device showed after our last command to it (a charger told
+        15 A may settle at 13 A): while it still shows that, the command is carried out."""
+        self._sending: set[str] = set()
+        """Subentry ids of the devices a command is going out to: what their entities report
+        meanwhile is the device answering us (a battery's mode select following its power)."""
         self._switched: dict[str, datetime] = {}
         """Subentry id -> when the dispatcher last switched the device on or off."""
         self._last_command: datetime | None = None
@@ -199,7 +208,7 @@ class Dispatcher:
 
         The main fuse, or the grid agent's demand-response cap while one is lower.
         """
-        fuse = self.planner.grid_limit_w or self.planner.default_grid_limit_w
+        fuse = self.planner.import_limit_w
         collective = getattr(self.planner.config_entry, "runtime_data", None)
         grid = getattr(collective, "grid", None)
         cap_of = getattr(grid, "import_cap_w", None)
@@ -225,41 +234,74 @@ class Dispatcher:
             self.hass, self.async_dispatch(), f"{DOMAIN} dispatch"
         )
 
+    def _owner(self, entity_id: str) -> tuple[str, DeviceConfig] | None:
+        """The device (not an appliance: its cycles are the planner's) an entity controls."""
+        for subentry_id, cfg in self.planner.configs.items():
+            if entity_id in cfg.control_entities and cfg.kind != SUBENTRY_APPLIANCE:
+                return subentry_id, cfg
+        return None
+
     @callback
     def _changed(self, event: Event[EventStateChangedData]) -> None:
+        """Take a change of a controlled entity that nobody here commanded for the owner's.
+
+        Not the owner's: a change in one of our commands' contexts (or caused by one); what
+        the device's entities report while our command to it is under way (a battery's mode
+        select following its power number); a setting that settles near our command or is
+        clamped by the device (`engine.answers.settles_near`), or that passed and shows our
+        command again by the time the change is handled; a change of attributes only.
+        Everything else is, from the first change after a start on (no earlier command is
+        needed): the device is left alone for the override time.
+        """
         new, old = event.data["new_state"], event.data["old_state"]
         entity_id = event.data["entity_id"]
-        if new is None or old is None or new.context.id in self._contexts:
+        if new is None or old is None:
+            return
+        if new.context.id in self._contexts or new.context.parent_id in self._contexts:
             return
         if new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN) or old.state in (
             STATE_UNAVAILABLE,
             STATE_UNKNOWN,
         ):
             return
+        owner = self._owner(entity_id)
+        if owner is None:
+            return
+        subentry_id, cfg = owner
+        if subentry_id in self._sending:
+            return  # the device answering the command going out to it
         commanded = self._commanded.get(entity_id)
-        if commanded is None or self._matches(entity_id, *commanded):
+        if commanded is not None:
+            expect, attribute = commanded
+            if self._state_matches(new, expect, attribute, answered=True) or self._matches(
+                entity_id, expect, attribute
+            ):
+                return  # near our command, or passing: the entity shows it again now
+        else:
+            attribute = _SETPOINT_ATTRIBUTE if entity_id.split(".")[0] in _SETPOINTS else None
+            if _reading(old, attribute) == _reading(new, attribute):
+                return  # attributes only (a temperature reading, a friendly name)
+        rt = self.planner.runtime[subentry_id]
+        if not rt.managed:
             return
-        for subentry_id, cfg in self.planner.configs.items():
-            if entity_id not in cfg.control_entities or cfg.kind == SUBENTRY_APPLIANCE:
-                continue
-            rt = self.planner.runtime[subentry_id]
-            if not rt.managed:
-                return
-            rt.override_until = dt_util.utcnow() + timedelta(minutes=self.override_minutes)
-            rt.override_on = state_on(self.hass, entity_id)
-            if rt.override_on is None:
-                rt.override_on = (state_value(self.hass, entity_id) or 0.0) > 0
-            del self._commanded[entity_id]
-            async_log_entry(
-                self.hass,
-                cfg.name,
-                f"manual change of {entity_id}: left alone for {self.override_minutes:g} min",
-                DOMAIN,
-                entity_id,
-            )
-            self.planner.async_save()
-            self.hass.async_create_task(self.planner.async_request_refresh())
-            return
+        rt.override_until = dt_util.utcnow() + timedelta(minutes=self.override_minutes)
+        rt.override_on = state_on(self.hass, entity_id)
+        if rt.override_on is None:
+            rt.override_on = (state_value(self.hass, entity_id) or 0.0) > 0
+        self._commanded.pop(entity_id, None)
+        self._answered.pop(entity_id, None)
+        who = "by a user" if new.context.user_id else "outside Energy Collective"
+        async_log_entry(
+            self.hass,
+            cfg.name,
+            f"manual change of {entity_id} ({who}): left alone for {self.override_minutes:g} min",
+            DOMAIN,
+            entity_id,
+        )
+        self.planner.async_save()
+        self.planner.config_entry.async_create_task(
+            self.hass, self.planner.async_request_refresh(), f"{DOMAIN} re-plan"
+        )
 
     # -- the plan ----------------------------------------------------------------------------
 
@@ -362,7 +404,8 @@ class Dispatcher:
             return action, False
         collector = self.planner.collector
         index = plan_index(plan, now)
-        grid = collector.grid_power_w(now)
+        reading = self.meter(now)
+        grid = reading.value_w
         reported = collector.grid_reported_at()
         soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
         current = state_value(self.hass, cfg.entity(CONF_POWER_NUMBER))
@@ -517,15 +560,41 @@ class Dispatcher:
         return calls
 
     def _matches(self, entity_id: str, expect: Any, attribute: str | None = None) -> bool:
+        """True when the entity shows `expect` now, or still shows how it answered the same
+        command (a charger that settled at 13 A when told 15 A is not told again)."""
         state = self.hass.states.get(entity_id)
         if state is None:
             return False
-        value: Any = state.attributes.get(attribute) if attribute else state.state
+        if self._state_matches(state, expect, attribute):
+            return True
+        return (
+            self._commanded.get(entity_id) == (expect, attribute)
+            and entity_id in self._answered
+            and _reading(state, attribute) == self._answered[entity_id]
+        )
+
+    @staticmethod
+    def _state_matches(
+        state: State, expect: Any, attribute: str | None, *, answered: bool = False
+    ) -> bool:
+        """True when `state` shows `expect`; with `answered`, also a value the device may show
+        after being set to `expect` (near it, clamped to its range, or limited below it)."""
+        value = _reading(state, attribute)
         if isinstance(expect, float):
             try:
-                return abs(float(value) - expect) < 0.51
+                number = float(value)
             except (TypeError, ValueError):
                 return False
+            if not answered:
+                return abs(number - expect) < 0.51
+            attrs = state.attributes
+            return settles_near(
+                expect,
+                number,
+                step=_float(attrs.get("step")),
+                minimum=_float(attrs.get("min", attrs.get("min_temp"))),
+                maximum=_float(attrs.get("max", attrs.get("max_temp"))),
+            )
         return bool(value == expect)
 
     def _in_state(self, cfg: DeviceConfig, action: Action) -> bool:
@@ -556,19 +625,21 @@ class Dispatcher:
             plugged=plugged if cfg.kind == SUBENTRY_EV else None,
         )
 
-    def _headroom(self, cfg: DeviceConfig) -> float | None:
+    def meter(self, now: datetime) -> MeterReading:
+        """The live grid reading and whether it may be acted on (engine/meter.py)."""
+        return self.planner.collector.grid_reading(now, self.planner.default_grid_limit_w)
+
+    def _headroom(self, cfg: DeviceConfig, reading: MeterReading) -> float:
         """How much more this device may draw before the home imports beyond its limit, W.
 
         The grid is read live (not from the last snapshot), so the commands sent a moment ago
         count; an export (a discharging battery, PV) adds to the headroom, as it does on the
-        meter.
+        meter. Without a fresh, plausible reading there is no headroom at all.
         """
-        collector = self.planner.collector
-        grid = collector.grid_power_w(dt_util.utcnow())  # the live reading, not the snapshot
-        if grid is None:
-            return None
+        if not reading.ok or reading.value_w is None:
+            return 0.0
         limit, _ = self.limit(dt_util.utcnow())
-        return limit - grid + self._draw(cfg)
+        return limit - reading.value_w + self._draw(cfg)
 
     def _fit(self, cfg: DeviceConfig, action: Action, headroom: float) -> Action | None:
         """The largest command within the import headroom, or None when none is useful."""
@@ -586,17 +657,34 @@ class Dispatcher:
         self, subentry_id: str, cfg: DeviceConfig, action: Action
     ) -> tuple[Action, tuple[str, ...]]:
         """The command to send (reduced to the import headroom if need be) and what is wrong."""
+        commanded = action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0
+        if not action.on and cfg.kind != SUBENTRY_BATTERY:
+            commanded = 0.0
+        elif cfg.kind != SUBENTRY_BATTERY and commanded <= 0.0 and action.setpoint_c is None:
+            # switched on with no power given: it draws what it draws when on
+            commanded = nominal_power(cfg, self.planner.runtime[subentry_id])
+        headroom: float | None = None  # a command that draws no more than now adds no import
+        if commanded > self._draw(cfg) + 1.0:
+            reading = self.meter(dt_util.utcnow())
+            if not reading.ok:
+                return action, (self._untrusted(reading),)
+            headroom = self._headroom(cfg, reading)
         device = self._device(subentry_id, cfg)
         if device is None:
+            # no model of the device now (an appliance with no run requested, a car whose
+            # state is unknown): the fuse is still checked, with what it draws when on
+            if headroom is not None and commanded - self._draw(cfg) > headroom:
+                return action, (
+                    f"{cfg.name}: {commanded:.0f} W would take the import over the limit "
+                    f"({headroom:.0f} W of headroom)",
+                )
             return action, ()
         state = self._state(subentry_id, cfg)
-        headroom = self._headroom(cfg)
-        commanded = action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0
-        if commanded <= self._draw(cfg) + 1.0:
-            headroom = None  # a command that draws no more than now never adds import
 
         def violations(act: Action) -> list[Any]:
             power = act.power_w if act.on or cfg.kind == SUBENTRY_BATTERY else 0.0
+            if act.on and cfg.kind != SUBENTRY_BATTERY and power <= 0.0 and act.setpoint_c is None:
+                power = commanded  # switched on: it draws what it draws when on
             return check_command(device, power, state, import_headroom_w=headroom)
 
         found = violations(action)
@@ -611,6 +699,13 @@ class Dispatcher:
                 )
                 return reduced, ()
         return action, tuple(v.message for v in found)
+
+    def _untrusted(self, reading: MeterReading) -> str:
+        """Why a command that raises consumption waits: the meter cannot be trusted."""
+        budget = self.budget
+        if budget is not None:
+            return budget.meter_text(reading)
+        return f"no fresh, plausible grid reading ({reading.status})"
 
     async def async_command(
         self,
@@ -638,12 +733,13 @@ class Dispatcher:
             return result
         before = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
         before_power = self._draw(cfg)
+        reading_before = self.meter(dt_util.utcnow())
         calls = self._calls(cfg, action)
         error: str | None = None
         attempts = 0
         for delay in (*(self.retry_delays if retry else ()), None):
             attempts += 1
-            error = await self._send(calls)
+            error = await self._send(calls, subentry_id)
             if error is None:
                 break
             if delay is not None:
@@ -663,6 +759,11 @@ class Dispatcher:
         else:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             result = CommandResult(ok=True, sent=True, attempts=attempts)
+            # a command that should move the meter by more than a kilowatt is watched on it
+            after_power = action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0
+            self.planner.collector.meter_watch.expect(
+                dt_util.utcnow(), reading_before.value_w, after_power - before_power
+            )
             if cfg.kind not in (SUBENTRY_BATTERY, SUBENTRY_APPLIANCE) and before != action.on:
                 self._switched[subentry_id] = dt_util.utcnow()
             if cfg.kind == SUBENTRY_APPLIANCE and action.on:
@@ -737,7 +838,16 @@ class Dispatcher:
             return None
         return await self.async_command(subentry_id, action, reason="budget", log=log, retry=False)
 
-    async def _send(self, calls: list[_Call]) -> str | None:
+    async def _send(self, calls: list[_Call], subentry_id: str) -> str | None:
+        """Send the calls in order; the first error, or None. While they go out, what the
+        device's entities report is its answer to them."""
+        self._sending.add(subentry_id)
+        try:
+            return await self._send_calls(calls)
+        finally:
+            self._sending.discard(subentry_id)
+
+    async def _send_calls(self, calls: list[_Call]) -> str | None:
         for call in calls:
             context = Context()
             self._contexts.add(context.id)
@@ -754,9 +864,28 @@ class Dispatcher:
                 )
             except (HomeAssistantError, ValueError) as err:
                 return f"{call.entity_id}: {err}"
-            if not self._matches(call.entity_id, call.expect, call.attribute):
-                state = self.hass.states.get(call.entity_id)
+            state = self.hass.states.get(call.entity_id)
+            if state is None or not self._state_matches(
+                state, call.expect, call.attribute, answered=True
+            ):
                 return f"{call.entity_id} reads {state.state if state else 'nothing'}"
+            self._answered[call.entity_id] = _reading(state, call.attribute)
+        return None
+
+
+_SETPOINTS = ("climate", "water_heater")
+_SETPOINT_ATTRIBUTE = "temperature"
+
+
+def _reading(state: State, attribute: str | None) -> Any:
+    """What an entity shows: its state, or one attribute of it."""
+    return state.attributes.get(attribute) if attribute else state.state
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
         return None
 
 

@@ -186,6 +186,7 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         self.automatic = True
         self.mode = MODE_AUTO
         self.grid_limit_w: float | None = None
+        """The planning limit a user set with the number (None: the fuse option)."""
         self.comfort_log: list[tuple[str, bool]] = []
         self.realised: dict[str, float] = {}
         self.last_good: PlanResult | None = None
@@ -202,6 +203,17 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         self._last_sample: datetime | None = None
         self._planned_step: datetime | None = None
         """The step during which the last plan was made."""
+
+    @property
+    def import_limit_w(self) -> float:
+        """The import limit plans keep to: the planning-limit number, never above the fuse.
+
+        A number set before the fuse option was lowered cannot lift the limit above the new
+        fuse: the lower of the two holds (a demand-response cap, lower still, is the
+        dispatcher's and the grid agent's).
+        """
+        fuse = self.default_grid_limit_w
+        return min(fuse, self.grid_limit_w) if self.grid_limit_w else fuse
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -443,7 +455,11 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
                 self.hass.async_create_task(self.async_request_refresh())
             on = state_on(self.hass, cfg.entity(CONF_SWITCH))
             if on is not None and rt.last_on != on:
-                self._switch_changed(subentry_id, cfg, on, now)
+                # when the switch really changed, not when this sample noticed it (a first
+                # sample after a start would otherwise restart every minimum off-time)
+                switch = self.hass.states.get(cfg.entity(CONF_SWITCH) or "")
+                changed = switch.last_changed if switch is not None else now
+                self._switch_changed(subentry_id, cfg, on, min(changed, now))
             if cfg.kind == SUBENTRY_APPLIANCE and rt.started_at is not None:
                 power = state_value(self.hass, cfg.entity(CONF_POWER_ENTITY))
                 if power is not None:
@@ -549,7 +565,7 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
             if device is not None:
                 devices.append(device)
                 names[subentry_id] = device.name
-        limit = self.grid_limit_w or self.default_grid_limit_w
+        limit = self.import_limit_w
         problem = Problem(
             start=start,
             step=step,

@@ -1,0 +1,197 @@
+"""Fail-safe control: the dispatcher and the power budget neither fight the owner nor the device.
+
+The home is the budget tests' `MiniHome` (plain entities, recording action handlers and a meter
+that adds the devices up); the simulated home serves where a whole plan is needed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.energy_collective.agents.dispatcher import Action
+from custom_components.energy_collective.const import DOMAIN, SUBENTRY_EV
+from tests.sim.home import subentry_id
+
+from ..common import GRID, power_attrs
+from .test_budget import CAR, LIMIT, MiniHome, _spike, _start
+
+CAR_ONLY = [(SUBENTRY_EV, "Car", CAR)]
+
+
+async def _car_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> tuple[str, MiniHome]:
+    """A home whose only managed device is the car; the pool pump and freezer are off."""
+    entry, home = await _start(hass, freezer, CAR_ONLY)
+    hass.states.async_set("switch.pool", "off")
+    hass.states.async_set("switch.freezer", "off")
+    home.publish()
+    await hass.async_block_till_done()
+    return entry.entry_id, home
+
+
+async def test_a_charger_settling_below_the_command_is_not_an_override(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Told 15 A, the charger shows 15 A, then the car settles it at 13 A: that is the device,
+    not the owner. Nothing is held for two hours, no repair is raised, and a spike is still
+    shed from the car."""
+    entry_id, home = await _car_home(hass, freezer)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    assert entry is not None
+    car = subentry_id(entry, "Car")
+    dispatcher = entry.runtime_data.dispatcher
+    result = await dispatcher.async_command(car, Action(on=True, power_w=15 * 690), reason="test")
+    assert result.ok
+    assert home.value("number.car_current") == 15.0
+    # the car's own update, in its own context, a moment later
+    freezer.tick(timedelta(seconds=5))
+    hass.states.async_set("number.car_current", "13.0", {"unit_of_measurement": "A"})
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.planner.runtime[car].overridden(dt_util.utcnow())
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"command_failed_{car}") is None
+    home.commands()
+    after = await _spike(hass, home, 2500.0)  # 2500 + 13 x 690 = 11470 W
+    assert after <= LIMIT
+    assert home.value("number.car_current") < 13.0
+
+
+async def test_the_budget_reduces_a_car_the_owner_turned_up(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The owner turns the charger up by hand: the plan leaves it alone, but a spike over the
+    fuse is still taken from it (a manual change is no licence to blow the fuse)."""
+    entry_id, home = await _car_home(hass, freezer)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    assert entry is not None
+    car = subentry_id(entry, "Car")
+    await entry.runtime_data.dispatcher.async_command(
+        car, Action(on=True, power_w=8 * 690), reason="test"
+    )
+    freezer.tick(timedelta(minutes=1))
+    hass.states.async_set(
+        "number.car_current", "16.0", {"unit_of_measurement": "A"}, context=Context(user_id="u")
+    )
+    await hass.async_block_till_done()
+    assert entry.runtime_data.planner.runtime[car].overridden(dt_util.utcnow())
+    home.commands()
+    after = await _spike(hass, home, 2000.0)  # 2000 + 16 x 690 = 13040 W
+    assert after <= LIMIT
+    assert home.value("number.car_current") < 16.0
+
+
+GRID_OK = "binary_sensor.home_planning_grid_meter_ok"
+
+
+def _meter_issue(hass: HomeAssistant, entry_id: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"grid_meter_untrusted_{entry_id}")
+
+
+async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+async def test_a_dead_meter_lets_nothing_raise_consumption(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The home runs at 10.9 kW on an 11 kW fuse when its meter goes unavailable. Eleven
+    minutes later a full 16 A car command is refused (not sent), the car keeps its 10 A, the
+    "grid meter OK" sensor is off and a repair says why; the meter's return clears both."""
+    entry, home = await _start(hass, freezer)
+    car = subentry_id(entry, "Car")
+    assert home.grid_w() == pytest.approx(10900.0)
+    await _tick(hass, freezer, 30)
+    assert hass.states.get(GRID_OK).state == "on"  # type: ignore[union-attr]
+    hass.states.async_set(GRID, "unavailable", power_attrs())
+    await _tick(hass, freezer, 11 * 60)
+    home.commands()
+    result = await entry.runtime_data.dispatcher.async_command(
+        car, Action(on=True, power_w=16 * 690), reason="test"
+    )
+    assert not result.sent
+    assert home.commands() == []
+    assert home.value("number.car_current") == 10.0
+    assert hass.states.get(GRID_OK).state == "off"  # type: ignore[union-attr]
+    issue = _meter_issue(hass, entry.entry_id)
+    assert issue is not None
+    assert issue.translation_placeholders["reason"] == "it gives no value"
+    home.publish()
+    await _tick(hass, freezer, 30)
+    assert hass.states.get(GRID_OK).state == "on"  # type: ignore[union-attr]
+    assert _meter_issue(hass, entry.entry_id) is None
+
+
+async def test_a_meter_that_stopped_reporting_is_not_trusted(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The meter last reported 3 kW two minutes ago (it froze, the house did not): a car
+    command that would need that reading is refused, and the repair gives the reading's age."""
+    entry, home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", CAR)])
+    car = subentry_id(entry, "Car")
+    hass.states.async_set(GRID, "3000", power_attrs())
+    await _tick(hass, freezer, 120)
+    home.commands()
+    result = await entry.runtime_data.dispatcher.async_command(
+        car, Action(on=True, power_w=16 * 690), reason="test"
+    )
+    assert not result.sent
+    assert result.violations
+    assert "120 s" in result.violations[0]
+    assert home.commands() == []
+    issue = _meter_issue(hass, entry.entry_id)
+    assert issue is not None
+    assert issue.translation_placeholders["reason"] == "its last report is 120 s old"
+
+
+async def test_an_implausible_reading_sheds_nothing(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """One reading of a gigawatt is a broken meter, not a spike: nothing is shed, nothing is
+    raised, and the meter is reported as not trusted."""
+    entry, home = await _start(hass, freezer)
+    home.commands()
+    hass.states.async_set(GRID, "1000000000", power_attrs())
+    await hass.async_block_till_done()
+    assert home.commands() == []
+    assert home.on("switch.pool")
+    assert home.value("number.car_current") == 10.0
+    assert hass.states.get(GRID_OK).state == "off"  # type: ignore[union-attr]
+    issue = _meter_issue(hass, entry.entry_id)
+    assert issue is not None
+    assert "cannot carry" in issue.translation_placeholders["reason"]
+
+
+async def test_a_meter_that_does_not_answer_a_command_is_suspect(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The car is told to charge 4 kW more; 30 s later the meter, still reporting, shows the
+    same value: it is suspect, and nothing more is raised until it moves."""
+    entry, home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", CAR)])
+    car = subentry_id(entry, "Car")
+    dispatcher = entry.runtime_data.dispatcher
+    hass.states.async_set("switch.pool", "off")
+    hass.states.async_set("switch.freezer", "off")
+    home.publish()  # 500 + 10 A x 690 = 7400 W
+    await hass.async_block_till_done()
+    result = await dispatcher.async_command(car, Action(on=True, power_w=6 * 690), reason="test")
+    assert result.ok  # 2760 W less: the meter is now watched for the change
+    for _ in range(3):  # it keeps reporting the old value
+        hass.states.async_set(GRID, "7400.0", power_attrs(), force_update=True)
+        await _tick(hass, freezer, 15)
+    assert hass.states.get(GRID_OK).state == "off"  # type: ignore[union-attr]
+    home.commands()
+    refused = await dispatcher.async_command(car, Action(on=True, power_w=8 * 690), reason="t")
+    assert not refused.sent
+    assert home.commands() == []
+    home.publish()  # it moves: 500 + 6 A x 690
+    await _tick(hass, freezer, 1)
+    assert hass.states.get(GRID_OK).state == "on"  # type: ignore[union-attr]
+    again = await dispatcher.async_command(car, Action(on=True, power_w=8 * 690), reason="t")
+    assert again.ok
