@@ -7,11 +7,14 @@ the same name that would otherwise shadow this repository's integration.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 
 import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 
 import custom_components  # noqa: F401  (must precede the plugin, see module docstring)
+from custom_components.energy_collective.const import DOMAIN
 
 pytest_plugins = "pytest_homeassistant_custom_component"
 
@@ -46,3 +49,20 @@ def fail_on_deprecations_of_ours(caplog: pytest.LogCaptureFixture) -> Generator[
     ]
     if ours:
         pytest.fail("Home Assistant reports a deprecated use:\n" + "\n".join(ours), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+async def unload_homes_at_the_end(
+    auto_enable_custom_integrations: None, hass: HomeAssistant
+) -> AsyncGenerator[None]:
+    """Unload every home still loaded when a test ends, as a user removing it would.
+
+    Home Assistant's test teardown stops it without unloading entries; a home left running
+    would leave its debounced refreshes and minute timers behind. Unloading here also checks,
+    after every test, that a home unloads cleanly whatever state the test left it in.
+    """
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

@@ -15,6 +15,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -168,6 +170,11 @@ async def test_market_options_enable_trading(hass: HomeAssistant, home: MockConf
     await hass.async_block_till_done()
     assert home.runtime_data.market is None
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"market_mqtt_{home.entry_id}") is None
+    # the market's device and its entities do not stay behind as stale ones
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), home.entry_id)
+    assert not [d for d in devices if (DOMAIN, f"{home.entry_id}_market") in d.identifiers]
+    entities = er.async_entries_for_config_entry(er.async_get(hass), home.entry_id)
+    assert not [e for e in entities if "_market_" in e.unique_id]
     assert await hass.config_entries.async_unload(home.entry_id)
 
 

@@ -24,7 +24,13 @@ from .agents.forecaster import ForecasterCoordinator
 from .agents.grid import GridAgent
 from .agents.planner import PlannerCoordinator
 from .collective import Collective, EnergyCollectiveConfigEntry
-from .const import AGENT_STORES, CONF_MARKET_ENABLED, DOMAIN, store_key
+from .const import (
+    AGENT_STORES,
+    CONF_KEEP_STATE_ON_UNLOAD,
+    CONF_MARKET_ENABLED,
+    DOMAIN,
+    store_key,
+)
 from .entity import ROLE_PLANNER, agent_device_info
 from .services import async_setup_services
 
@@ -104,6 +110,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))
+    if market is None:
+        # trading switched off: the market's device and its entities go (a stale device)
+        registry = dr.async_get(hass)
+        market_id = (DOMAIN, f"{entry.entry_id}_market")
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if market_id in device.identifiers:
+                registry.async_remove_device(device.id)
     # the planner's device first: every device subentry's device hangs below it
     entry.runtime_data.planner_device_id = (
         dr.async_get(hass)
@@ -118,7 +131,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEntry) -> bool:
-    """Stop the agents of a home."""
+    """Stop the agents of a home, handing its devices back at rest (docs/shedding.md)."""
+    collective: Collective | None = getattr(entry, "runtime_data", None)
+    if collective is None:
+        return True  # nothing of this home was started
+    await collective.dispatcher.async_release(
+        keep=bool(entry.options.get(CONF_KEEP_STATE_ON_UNLOAD, False))
+    )
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.planner.async_shutdown()

@@ -95,6 +95,7 @@ from .const import (
     CONF_IMPORT_PRICE_ENTITY,
     CONF_IMPORT_PRICE_MODE,
     CONF_IMPORT_PRICE_SCHEDULE,
+    CONF_KEEP_STATE_ON_UNLOAD,
     CONF_KWP,
     CONF_LOAD_POWER,
     CONF_LOSS_W_PER_K,
@@ -327,26 +328,33 @@ def limits_schema() -> vol.Schema:
             vol.Optional(
                 CONF_METER_MAX_AGE_S, description={"suggested_value": DEFAULT_METER_MAX_AGE_S}
             ): _number(10, 600, 5, "s"),
+            vol.Optional(
+                CONF_KEEP_STATE_ON_UNLOAD, description={"suggested_value": False}
+            ): BooleanSelector(),
         }
     )
 
 
 def normalise_limits(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Store the tunables as integers, whatever form the selectors returned them in."""
-    return {
-        CONF_GRID_LIMIT_W: int(float(user_input[CONF_GRID_LIMIT_W])),
-        CONF_STEP_MINUTES: int(user_input[CONF_STEP_MINUTES]),
-        CONF_HORIZON_HOURS: int(float(user_input[CONF_HORIZON_HOURS])),
-    } | {
-        key: int(float(user_input[key]))
-        for key in (
-            CONF_MAX_HIGH_POWER,
-            CONF_HIGH_POWER_W,
-            CONF_RESTORE_HYSTERESIS_W,
-            CONF_METER_MAX_AGE_S,
-        )
-        if user_input.get(key) is not None
-    }
+    return (
+        {
+            CONF_GRID_LIMIT_W: int(float(user_input[CONF_GRID_LIMIT_W])),
+            CONF_STEP_MINUTES: int(user_input[CONF_STEP_MINUTES]),
+            CONF_HORIZON_HOURS: int(float(user_input[CONF_HORIZON_HOURS])),
+        }
+        | {
+            key: int(float(user_input[key]))
+            for key in (
+                CONF_MAX_HIGH_POWER,
+                CONF_HIGH_POWER_W,
+                CONF_RESTORE_HYSTERESIS_W,
+                CONF_METER_MAX_AGE_S,
+            )
+            if user_input.get(key) is not None
+        }
+        | ({CONF_KEEP_STATE_ON_UNLOAD: True} if user_input.get(CONF_KEEP_STATE_ON_UNLOAD) else {})
+    )
 
 
 def limits_suggestion(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -1303,7 +1311,11 @@ class EnergyCollectiveOptionsFlow(OptionsFlowWithReload):
     async def async_step_limits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the limits with their current values."""
         if user_input is not None:
-            return self._save(normalise_limits(user_input))
+            limits = normalise_limits(user_input)
+            options = {**self.config_entry.options, **limits}
+            if CONF_KEEP_STATE_ON_UNLOAD not in limits:
+                options.pop(CONF_KEEP_STATE_ON_UNLOAD, None)  # switched off again
+            return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="limits",
             data_schema=self.add_suggested_values_to_schema(

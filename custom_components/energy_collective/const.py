@@ -170,6 +170,8 @@ CONF_OVERRIDE_MINUTES: Final = "override_minutes"
 CONF_METER_MAX_AGE_S: Final = "meter_max_age_s"
 """How long a grid reading is trusted after the meter last reported it (engine/meter.py)."""
 DEFAULT_METER_MAX_AGE_S: Final = 60
+CONF_KEEP_STATE_ON_UNLOAD: Final = "keep_state_on_unload"
+"""When set, unloading a home leaves its devices as they are (else: at rest)."""
 DEFAULT_OVERRIDE_MINUTES: Final = 120
 PLANNER_STORE_VERSION: Final = 1
 PLANNER_SAVE_DELAY_S: Final = 10

@@ -6,17 +6,26 @@ that adds the devices up); the simulated home serves where a whole plan is neede
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.energy_collective.agents.dispatcher import Action
-from custom_components.energy_collective.const import DOMAIN, SUBENTRY_EV
+from custom_components.energy_collective.const import (
+    CONF_KEEP_STATE_ON_UNLOAD,
+    DOMAIN,
+    SUBENTRY_EV,
+)
 from tests.sim.home import subentry_id
 
 from ..common import GRID, power_attrs
@@ -195,3 +204,73 @@ async def test_a_meter_that_does_not_answer_a_command_is_suspect(
     assert hass.states.get(GRID_OK).state == "on"  # type: ignore[union-attr]
     again = await dispatcher.async_command(car, Action(on=True, power_w=8 * 690), reason="t")
     assert again.ok
+
+
+async def test_unloading_hands_the_devices_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The budget shed the car, the battery and the pool pump; the owner then disables the
+    home. The car charges at its 10 A again and the battery is idle; the pool pump, whose
+    15 min minimum off-time has not passed, stays off and the logbook says so."""
+    entry, home = await _start(hass, freezer)
+    before = home.grid_w()
+    await _spike(hass, home, home.base_w + (LIMIT - before) + 8000.0)
+    assert not home.on("switch.pool")
+    assert home.value("number.battery_power") == -5000.0
+    assert home.value("number.car_current") == 6.0
+    home.base_w = 0.0  # the oven is off again
+    home.publish()
+    await hass.async_block_till_done()
+    logbook = async_capture_events(hass, "logbook_entry")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert home.value("number.car_current") == 10.0
+    assert home.value("number.battery_power") == 0.0
+    assert not home.on("switch.pool")
+    pool = [e.data["message"] for e in logbook if e.data.get("name") == "Pool pump"]
+    assert pool
+    assert pool[0].startswith("left as the power budget set it")
+
+
+async def test_unloading_can_leave_the_devices_as_they_are(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """With "leave devices as they are" chosen, unloading sends nothing."""
+    entry, home = await _start(hass, freezer, **{CONF_KEEP_STATE_ON_UNLOAD: True})
+    before = home.grid_w()
+    await _spike(hass, home, home.base_w + (LIMIT - before) + 8000.0)
+    home.commands()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert home.commands() == []
+    assert not home.on("switch.pool")
+
+
+async def test_unloading_does_not_wait_for_a_command_retry(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A command to a device that does not answer waits 30 s before trying again; the home
+    unloads at once all the same, and the retry is not sent."""
+    entry, _home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", CAR)])
+    car = subentry_id(entry, "Car")
+    dispatcher = entry.runtime_data.dispatcher
+    dispatcher.retry_delays = (30.0,)
+    attempts = 0
+
+    @callback
+    def broken(call: ServiceCall) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise HomeAssistantError("charger offline")
+
+    hass.services.async_register("number", "set_value", broken)
+    task = entry.async_create_task(
+        hass, dispatcher.async_command(car, Action(on=True, power_w=8 * 690), reason="t")
+    )
+    await asyncio.sleep(0)
+    assert attempts == 1
+    started = hass.loop.time()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hass.loop.time() - started < 5.0
+    assert task.done()
+    assert attempts == 1

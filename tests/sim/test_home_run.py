@@ -500,6 +500,7 @@ async def test_dispatcher_keeps_minimum_on_and_off_times(
 
     async def step(minutes: float, on: bool) -> str:
         freezer.tick(timedelta(minutes=minutes))
+        _hub(hass).async_update()  # the meter reports: a command may rely on it
         flip(on)
         await dispatcher.async_dispatch()
         await hass.async_block_till_done()

@@ -289,6 +289,17 @@ class PowerBudget:
             out[device.name] = (subentry_id, device)
         return out
 
+    def release(self, devices: list[str]) -> None:
+        """Forget the shedding of `devices`: the dispatcher gave them back as the home unloads.
+
+        What could not be given back (the fuse would not allow it) stays recorded, and is
+        restored by the budget once the home runs again.
+        """
+        self.state = replace(
+            self.state, shed=tuple(r for r in self.state.shed if r.device not in devices)
+        )
+        self._notify()
+
     @property
     def meter_ok(self) -> bool | None:
         """Whether the last reaction had a fresh, plausible grid reading (None: no reaction)."""

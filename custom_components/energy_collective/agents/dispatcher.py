@@ -172,6 +172,8 @@ class Dispatcher:
         self._follow_basis: dict[str, float] = {}
         """Subentry id -> the planned power the battery's last correction started from."""
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        """Set when the home unloads: pending retries end at once, nothing new is planned."""
         self.last_results: dict[str, CommandResult] = {}
         self.budget: PowerBudget | None = None
         """The power budget of the home, once it runs; plan dispatch respects its shedding."""
@@ -322,6 +324,56 @@ class Dispatcher:
             return Action(on=abs(power) >= IDLE_W, power_w=power)
         return Action(on=power > 1.0, power_w=power)
 
+    async def async_release(self, *, keep: bool) -> None:
+        """The home unloads (or is removed): end pending retries and hand the devices back.
+
+        Unless `keep`, what the power budget shed is restored to what it was before (newest
+        first) and every battery this home commanded is set idle, so that nothing is left
+        discharging, charging or switched off by a home that no longer watches it.
+        """
+        self._stopping.set()
+        if keep:
+            return
+        budget = self.budget
+        by_name = {cfg.name: sid for sid, cfg in self.planner.configs.items()}
+        if budget is not None and budget.state.shed:
+            restored: list[str] = []
+            for record in reversed(budget.state.shed):
+                subentry_id = by_name.get(record.device)
+                if subentry_id is None:
+                    continue
+                restore = shedding.Action(
+                    record.device, "restore", "unload", {**record.original, "saved_w": 0.0}
+                )
+                result = await self.async_shed(
+                    subentry_id, restore, log="restored: Energy Collective stops for this home"
+                )
+                if result is None or result.ok:
+                    restored.append(record.device)
+                    continue
+                # the safety check forbids it now (the fuse, a minimum off-time): it stays as
+                # it is, recorded, and the owner is told
+                async_log_entry(
+                    self.hass,
+                    record.device,
+                    "left as the power budget set it: "
+                    + "; ".join(result.violations or (result.error or "",)),
+                    DOMAIN,
+                    self.planner.configs[subentry_id].entity(CONF_SWITCH),
+                )
+            budget.release(restored)
+        for subentry_id, cfg in self.planner.configs.items():
+            if cfg.kind != SUBENTRY_BATTERY:
+                continue
+            if not any(entity in self._commanded for entity in cfg.control_entities):
+                continue  # never commanded by this home: left as its owner set it
+            await self.async_command(
+                subentry_id,
+                Action(on=False, power_w=0.0),
+                reason="Energy Collective stops for this home",
+                retry=False,
+            )
+
     async def async_dispatch(self) -> None:
         """Command every managed device as the plan wants it now.
 
@@ -330,7 +382,7 @@ class Dispatcher:
         Batteries are decided last: the one that follows the home counts what the other
         commands of this round will change (the meter does not show them yet).
         """
-        if self.advisory or self.planner.data.plan is None:
+        if self.advisory or self.planner.data.plan is None or self._stopping.is_set():
             return
         now = dt_util.utcnow()
         async with self._lock:
@@ -654,9 +706,10 @@ class Dispatcher:
         return None
 
     def _check(
-        self, subentry_id: str, cfg: DeviceConfig, action: Action
+        self, subentry_id: str, cfg: DeviceConfig, action: Action, *, fit: bool = True
     ) -> tuple[Action, tuple[str, ...]]:
-        """The command to send (reduced to the import headroom if need be) and what is wrong."""
+        """The command to send (reduced to the import headroom if need be and `fit`) and what
+        is wrong."""
         commanded = action.power_w if action.on or cfg.kind == SUBENTRY_BATTERY else 0.0
         if not action.on and cfg.kind != SUBENTRY_BATTERY:
             commanded = 0.0
@@ -688,7 +741,7 @@ class Dispatcher:
             return check_command(device, power, state, import_headroom_w=headroom)
 
         found = violations(action)
-        if found and headroom is not None and all(v.rule == "import_limit" for v in found):
+        if fit and found and headroom is not None and all(v.rule == "import_limit" for v in found):
             reduced = self._fit(cfg, action, headroom)
             if reduced is not None and not violations(reduced):
                 _LOGGER.debug(
@@ -716,6 +769,7 @@ class Dispatcher:
         log: str | None = None,
         retry: bool = True,
         logbook: bool = True,
+        fit: bool = True,
     ) -> CommandResult:
         """Check, send and verify one command to a device; the single path to devices.
 
@@ -723,9 +777,11 @@ class Dispatcher:
         a failed command is reported at once (the power budget tries again at its next
         reaction rather than hold back every other device for seconds).
         Without `logbook` a successful command leaves no logbook entry (a failure always does).
+        Without `fit` a command beyond the import headroom is refused rather than reduced (a
+        restore that does not fit is no restore).
         """
         cfg = self.planner.configs[subentry_id]
-        action, messages = self._check(subentry_id, cfg, action)
+        action, messages = self._check(subentry_id, cfg, action, fit=fit)
         if messages:
             _LOGGER.info("Command to %s refused by the safety check: %s", cfg.name, messages)
             result = CommandResult(ok=False, sent=False, violations=messages)
@@ -743,7 +799,11 @@ class Dispatcher:
             if error is None:
                 break
             if delay is not None:
-                await asyncio.sleep(delay)
+                try:  # a retry waits, unless the home unloads meanwhile
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                except TimeoutError:
+                    continue
+                break
         issue_id = f"command_failed_{subentry_id}"
         if error is not None:
             ir.async_create_issue(
@@ -836,7 +896,14 @@ class Dispatcher:
             if shed.action == "restore":
                 self._plan_updated()
             return None
-        return await self.async_command(subentry_id, action, reason="budget", log=log, retry=False)
+        return await self.async_command(
+            subentry_id,
+            action,
+            reason="budget",
+            log=log,
+            retry=False,
+            fit=shed.action != "restore",
+        )
 
     async def _send(self, calls: list[_Call], subentry_id: str) -> str | None:
         """Send the calls in order; the first error, or None. While they go out, what the
