@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
@@ -126,7 +127,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
         .id
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_create_task(hass, dispatcher.async_dispatch(), f"{DOMAIN} dispatch")
+
+    @callback
+    def _first_dispatch(_hass: HomeAssistant) -> None:
+        entry.async_create_task(hass, dispatcher.async_dispatch(), f"{DOMAIN} dispatch")
+
+    # a saved plan is carried out once Home Assistant has started, when the devices'
+    # entities exist, not while their integrations are still loading
+    entry.async_on_unload(async_at_started(hass, _first_dispatch))
     return True
 
 

@@ -11,7 +11,7 @@ menu chooses the kind, one form describes it, and the same form reconfigures it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import voluptuous as vol
@@ -30,6 +30,7 @@ from homeassistant.const import (
     PERCENTAGE,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    UnitOfElectricCurrent,
     UnitOfPower,
     UnitOfTemperature,
 )
@@ -49,6 +50,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TimeSelector,
 )
+from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
 from .const import (
@@ -750,13 +752,82 @@ def device_problems(
             ):
                 problems["base"] = "options_required"
     elif kind == SUBENTRY_EV:
-        if not user_input.get(CONF_CHARGE_SWITCH) and not user_input.get(CONF_CURRENT_NUMBER):
+        number = user_input.get(CONF_CURRENT_NUMBER)
+        if not user_input.get(CONF_CHARGE_SWITCH) and not number:
             problems["base"] = "no_charger_control"
+        elif (
+            not user_input.get(CONF_CHARGE_SWITCH)
+            and (state := hass.states.get(str(number))) is not None
+            and (_as_float(state.attributes.get("min")) or 0.0) > 0.0
+        ):
+            # a current number that cannot go to 0 A and no switch: charging never stops
+            problems["base"] = "charger_cannot_stop"
         if float(user_input[CONF_MIN_CURRENT_A]) > float(user_input[CONF_MAX_CURRENT_A]):
             problems[CONF_MIN_CURRENT_A] = "min_above_max"
     elif kind == SUBENTRY_THERMAL and float(user_input[CONF_T_MIN]) > float(user_input[CONF_T_MAX]):
         problems[CONF_T_MIN] = "min_above_max"
+    elif kind == SUBENTRY_INTERRUPTIBLE and CONF_RUN_HOURS in user_input:
+        start = dt_util.parse_time(str(user_input.get(CONF_WINDOW_START) or "00:00"))
+        end = dt_util.parse_time(str(user_input.get(CONF_WINDOW_END) or "00:00"))
+        if start is not None and end is not None:
+            hours = (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60 % 24
+            if float(user_input[CONF_RUN_HOURS]) > (hours or 24):
+                problems[CONF_RUN_HOURS] = "run_longer_than_window"
+    for key, unit_ok in SETPOINT_UNITS.items():
+        if (entity_id := user_input.get(key)) and key not in problems:
+            state = hass.states.get(entity_id)
+            if state is not None and not unit_ok(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)):
+                problems[key] = "wrong_unit"
+    for key in _controlled_elsewhere(hass, user_input, subentry_id):
+        if key not in problems:
+            problems[key] = "entity_in_use"
     return problems
+
+
+# A setpoint number must take what the dispatcher sends: watts for a battery, amperes for a car
+SETPOINT_UNITS: dict[str, Callable[[Any], bool]] = {
+    CONF_POWER_NUMBER: lambda unit: unit in (UnitOfPower.WATT, UnitOfPower.KILO_WATT),
+    CONF_CURRENT_NUMBER: lambda unit: unit == UnitOfElectricCurrent.AMPERE,
+}
+# Entities one device commands (or reads its state of charge from): never two devices' own
+CONTROL_KEYS = (
+    CONF_SWITCH,
+    CONF_POWER_NUMBER,
+    CONF_MODE_SELECT,
+    CONF_CHARGE_SWITCH,
+    CONF_CURRENT_NUMBER,
+    CONF_THERMAL_ENTITY,
+    CONF_SOC_ENTITY,
+    CONF_EV_SOC_ENTITY,
+)
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _controlled_elsewhere(
+    hass: HomeAssistant, user_input: Mapping[str, Any], subentry_id: str | None
+) -> dict[str, str]:
+    """Field -> the name of another device (of any home) that already uses its entity.
+
+    Two devices commanding one entity fight over it (a pool pump switched on and off by
+    both); two batteries reading one state of charge plan with the wrong one.
+    """
+    wanted = {key: user_input[key] for key in CONTROL_KEYS if user_input.get(key)}
+    found: dict[str, str] = {}
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for other_id, sub in entry.subentries.items():
+            if other_id == subentry_id or sub.subentry_type not in DEVICE_SUBENTRIES:
+                continue
+            used = {sub.data.get(key) for key in CONTROL_KEYS} - {None, ""}
+            for key, entity_id in wanted.items():
+                if entity_id in used:
+                    found.setdefault(key, sub.title)
+    return found
 
 
 def device_data(user_input: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
@@ -22,14 +23,16 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.energy_collective.agents.dispatcher import Action
 from custom_components.energy_collective.const import (
+    CONF_CHARGE_SWITCH,
     CONF_KEEP_STATE_ON_UNLOAD,
     DOMAIN,
     SUBENTRY_EV,
+    SUBENTRY_THERMAL,
 )
 from tests.sim.home import subentry_id
 
 from ..common import GRID, power_attrs
-from .test_budget import CAR, LIMIT, MiniHome, _spike, _start
+from .test_budget import CAR, HEATER, LIMIT, MiniHome, _spike, _start
 
 CAR_ONLY = [(SUBENTRY_EV, "Car", CAR)]
 
@@ -274,3 +277,66 @@ async def test_unloading_does_not_wait_for_a_command_retry(
     assert hass.loop.time() - started < 5.0
     assert task.done()
     assert attempts == 1
+
+
+async def test_a_command_waits_for_an_entity_that_does_not_exist(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """While the charger's integration has not loaded its current number, nothing is sent to
+    it and no repair blames the device; once it exists the command goes out."""
+    entry, home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", CAR)])
+    car = subentry_id(entry, "Car")
+    dispatcher = entry.runtime_data.dispatcher
+    hass.states.async_remove("number.car_current")
+    home.commands()
+    result = await dispatcher.async_command(car, Action(on=True, power_w=6 * 690), reason="t")
+    assert not result.sent
+    assert home.commands() == []
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"command_failed_{car}") is None
+    hass.states.async_set("number.car_current", "10.0", {"unit_of_measurement": "A"})
+    result = await dispatcher.async_command(car, Action(on=True, power_w=6 * 690), reason="t")
+    assert result.ok
+
+
+async def test_setpoints_go_out_in_the_homes_unit_within_the_entitys_range(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A water heater's band is entered in °C (45-60 °C). In a US-customary home the heater
+    is set to 140 °F, not 60 °F; and a heater that goes no higher than 130 °F is set to 130."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    entry, home = await _start(hass, freezer, [(SUBENTRY_THERMAL, "Water heater", HEATER)])
+    heater = subentry_id(entry, "Water heater")
+    dispatcher = entry.runtime_data.dispatcher
+    old = hass.states.get("water_heater.boiler")
+    assert old is not None
+    attrs = {**old.attributes, "temperature": 110.0, "min_temp": 95.0, "max_temp": 150.0}
+    hass.states.async_set("water_heater.boiler", "electric", attrs)
+    hass.states.async_set("switch.car_charging", "off")
+    hass.states.async_set("switch.pool", "off")
+    hass.states.async_set("switch.freezer", "off")
+    home.publish()
+    await hass.async_block_till_done()
+    home.commands()
+    result = await dispatcher.async_command(heater, Action(on=True, power_w=3000), reason="t")
+    assert result.ok
+    assert home.commands() == [("water_heater", "set_temperature", "water_heater.boiler", 140.0)]
+    hass.states.async_set(
+        "water_heater.boiler", "electric", {**attrs, "temperature": 110.0, "max_temp": 130.0}
+    )
+    result = await dispatcher.async_command(heater, Action(on=True, power_w=3000), reason="t")
+    assert result.ok
+    assert home.commands() == [("water_heater", "set_temperature", "water_heater.boiler", 130.0)]
+
+
+async def test_a_charger_with_only_a_current_number_is_stopped_at_zero(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A charger run by its current alone is stopped by setting 0 A (it was left charging)."""
+    car = {k: v for k, v in CAR.items() if k != CONF_CHARGE_SWITCH}
+    entry, home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", car)])
+    home.commands()
+    result = await entry.runtime_data.dispatcher.async_command(
+        subentry_id(entry, "Car"), Action(on=False), reason="t"
+    )
+    assert result.ok
+    assert home.commands() == [("number", "set_value", "number.car_current", 0.0)]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.logbook import async_log_entry
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfTemperature
 from homeassistant.core import (
     CALLBACK_TYPE,
     Context,
@@ -36,6 +36,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_change
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from ..const import (
     CONF_CHARGE_SWITCH,
@@ -587,6 +588,10 @@ class Dispatcher:
             if switch := cfg.entity(CONF_CHARGE_SWITCH):
                 service = "turn_on" if action.on else "turn_off"
                 calls.append(_Call("switch", service, switch, {}, "on" if action.on else "off"))
+            elif not action.on and (number := cfg.entity(CONF_CURRENT_NUMBER)):
+                # no switch: a charger is stopped by its current (the form makes sure the
+                # number goes to 0 A)
+                calls.append(_Call("number", "set_value", number, {"value": 0.0}, 0.0))
             return calls
         entity_id = cfg.entity(CONF_SWITCH) or cfg.entity(CONF_THERMAL_ENTITY)
         if entity_id is None:  # pragma: no cover - the flow requires one
@@ -596,6 +601,7 @@ class Dispatcher:
             target = cfg.num(CONF_T_MAX, 60) if action.on else cfg.num(CONF_T_MIN, 45)
             if action.setpoint_c is not None:
                 target = action.setpoint_c
+            target = self._setpoint(entity_id, target)
             calls.append(
                 _Call(
                     domain,
@@ -610,6 +616,21 @@ class Dispatcher:
         service = "turn_on" if action.on else "turn_off"
         calls.append(_Call(domain, service, entity_id, {}, "on" if action.on else "off"))
         return calls
+
+    def _setpoint(self, entity_id: str, celsius: float) -> float:
+        """A setpoint entered in °C, in the unit the entity takes (Home Assistant's unit
+        system: a US-customary home sets °F) and within the entity's own range."""
+        unit = self.hass.config.units.temperature_unit
+        value = TemperatureConverter.convert(celsius, UnitOfTemperature.CELSIUS, unit)
+        state = self.hass.states.get(entity_id)
+        if state is not None:
+            low = _float(state.attributes.get("min_temp"))
+            high = _float(state.attributes.get("max_temp"))
+            if high is not None:
+                value = min(value, high)
+            if low is not None:
+                value = max(value, low)
+        return round(value, 1)
 
     def _matches(self, entity_id: str, expect: Any, attribute: str | None = None) -> bool:
         """True when the entity shows `expect` now, or still shows how it answered the same
@@ -787,10 +808,19 @@ class Dispatcher:
             result = CommandResult(ok=False, sent=False, violations=messages)
             self.last_results[subentry_id] = result
             return result
+        calls = self._calls(cfg, action)
+        if missing := [c.entity_id for c in calls if self.hass.states.get(c.entity_id) is None]:
+            # its integration has not loaded it yet (Home Assistant is starting) or it is
+            # gone: nothing is sent to an entity that does not exist; the next round tries
+            _LOGGER.debug("Command to %s waits for %s", cfg.name, missing)
+            result = CommandResult(
+                ok=False, sent=False, violations=(f"{', '.join(missing)} does not exist (yet)",)
+            )
+            self.last_results[subentry_id] = result
+            return result
         before = state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None)
         before_power = self._draw(cfg)
         reading_before = self.meter(dt_util.utcnow())
-        calls = self._calls(cfg, action)
         error: str | None = None
         attempts = 0
         for delay in (*(self.retry_delays if retry else ()), None):

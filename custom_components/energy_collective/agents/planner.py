@@ -11,6 +11,8 @@ switches what the plan did not intend.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -203,6 +205,8 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         self._last_sample: datetime | None = None
         self._planned_step: datetime | None = None
         """The step during which the last plan was made."""
+        self._saved_digest: str | None = None
+        """A digest of what was last handed to the store (nothing is written twice)."""
 
     @property
     def import_limit_w(self) -> float:
@@ -285,7 +289,13 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
 
     @callback
     def async_save(self) -> None:
-        """Persist soon (debounced)."""
+        """Persist soon (debounced), only when something kept has changed since the last write
+        (an SD card is not written every minute for nothing)."""
+        data = self._store_data()
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        if digest == self._saved_digest:
+            return
+        self._saved_digest = digest
         self.store.async_delay_save(self._store_data, PLANNER_SAVE_DELAY_S)
 
     async def async_shutdown(self) -> None:
@@ -478,7 +488,10 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
                 if temp is not None:
                     low, high = cfg.num(CONF_T_MIN, 45), cfg.num(CONF_T_MAX, 60)
                     self._record(now, low - 1.0 <= temp <= high + 1.0)
-        self.async_save()
+        if on_step:
+            # the running totals (run time, realised cost) are kept once per step; what
+            # changes a decision (a cycle, an override, a request) is saved when it happens
+            self.async_save()
 
     # -- user requests ----------------------------------------------------------------------
 
@@ -616,7 +629,8 @@ class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
         )
         if plan.status != "fallback":
             self.last_good = result
-        self.async_save()
+        # the new plan is kept with the running totals at the next step boundary (sample):
+        # a home re-plans every few minutes, and each would otherwise be a write
         return result
 
     def _last_good_covers(self, now: datetime) -> bool:
