@@ -9,7 +9,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.energy_collective.const import (
     CONF_CHARGE_SWITCH,
     CONF_CURRENT_NUMBER,
+    CONF_MAX_CHARGE_W,
+    CONF_MAX_CURRENT_A,
     CONF_NAME,
+    CONF_PLUGGED_ENTITY,
     CONF_POWER_NUMBER,
     CONF_RUN_HOURS,
     CONF_SOC_ENTITY,
@@ -27,6 +30,7 @@ from .test_device_flows import (
     EV,
     EV_SOC,
     POOL_PUMP,
+    POWER_NUMBER,
     STRINGS,
     _add,
     home,  # noqa: F401  (the fixture)
@@ -117,4 +121,45 @@ async def test_a_run_longer_than_its_window_is_refused(
     assert result["errors"] == {CONF_RUN_HOURS: "run_longer_than_window"}
     _translated(SUBENTRY_INTERRUPTIBLE, "run_longer_than_window")
     result = await _add(hass, home, SUBENTRY_INTERRUPTIBLE, {**pump, CONF_RUN_HOURS: 2})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_limits_beyond_the_setpoint_range_are_refused(
+    hass: HomeAssistant,
+    home: MockConfigEntry,  # noqa: F811
+) -> None:
+    """A battery of 100 kW on a power number that goes to 5 kW, a car of 32 A on a current
+    number that goes to 16 A: planned for what can never be asked, so refused."""
+    hass.states.async_set(
+        POWER_NUMBER, "0", {"unit_of_measurement": "W", "min": -5000, "max": 5000}
+    )
+    result = await _add(hass, home, SUBENTRY_BATTERY, {**BATTERY, CONF_MAX_CHARGE_W: 100_000})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_MAX_CHARGE_W: "above_setpoint_range"}
+    _translated(SUBENTRY_BATTERY, "above_setpoint_range")
+    result = await _add(hass, home, SUBENTRY_BATTERY, {**BATTERY, CONF_MAX_CHARGE_W: 5000})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    hass.states.async_set(CURRENT, "6", {"unit_of_measurement": "A", "min": 0, "max": 16})
+    result = await _add(hass, home, SUBENTRY_EV, {**EV, CONF_MAX_CURRENT_A: 32})
+    assert result["errors"] == {CONF_MAX_CURRENT_A: "above_setpoint_range"}
+
+
+async def test_a_temperature_is_no_plug(
+    hass: HomeAssistant,
+    home: MockConfigEntry,  # noqa: F811
+) -> None:
+    """The car's "plugged" entity must say whether it is plugged in, not measure a
+    temperature."""
+    hass.states.async_set(
+        "sensor.garage_temperature",
+        "12",
+        {"unit_of_measurement": "°C", "device_class": "temperature"},
+    )
+    result = await _add(
+        hass, home, SUBENTRY_EV, {**EV, CONF_PLUGGED_ENTITY: "sensor.garage_temperature"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PLUGGED_ENTITY: "not_a_plug"}
+    _translated(SUBENTRY_EV, "not_a_plug")
+    result = await _add(hass, home, SUBENTRY_EV, EV)
     assert result["type"] is FlowResultType.CREATE_ENTRY

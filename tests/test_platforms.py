@@ -12,6 +12,7 @@ from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -345,3 +346,17 @@ def _device_entry(hass: HomeAssistant, entry: MockConfigEntry, name: str) -> Any
     ]
     assert len(found) == 1, name
     return found[0]
+
+
+async def test_diagnostic_details_are_disabled_by_default(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The load model's name is there for the curious: its sensor starts disabled."""
+    entry = await start_home(hass, freezer)
+    model = next(
+        e
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.unique_id.endswith("_load_model")
+    )
+    assert model.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert hass.states.get(model.entity_id) is None

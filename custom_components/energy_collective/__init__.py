@@ -13,6 +13,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
@@ -30,6 +31,7 @@ from .const import (
     CONF_KEEP_STATE_ON_UNLOAD,
     CONF_MARKET_ENABLED,
     DOMAIN,
+    ISSUE_COMMAND_FAILED,
     store_key,
 )
 from .entity import ROLE_PLANNER, agent_device_info
@@ -111,6 +113,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnergyCollectiveConfigEn
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _changed))
+    # a device that is gone takes its "does not follow the plan" repair with it
+    devices = {sid for home in hass.config_entries.async_entries(DOMAIN) for sid in home.subentries}
+    for domain, name in list(ir.async_get(hass).issues):
+        if (
+            domain == DOMAIN
+            and name.startswith(ISSUE_COMMAND_FAILED)
+            and name.removeprefix(ISSUE_COMMAND_FAILED) not in devices
+        ):
+            ir.async_delete_issue(hass, DOMAIN, name)
     if market is None:
         # trading switched off: the market's device and its entities go (a stale device)
         registry = dr.async_get(hass)

@@ -216,13 +216,19 @@ _ANY_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
 _SCHEDULE_TEXT = TextSelector(TextSelectorConfig(multiline=True))
 
 
+# A form's schema, built with voluptuous. Home Assistant 2026.9 and later type flow and action
+# schemas as probatio's (which accept voluptuous ones at run time); Any keeps the code typed
+# strictly against both the oldest and the newest Home Assistant we support.
+type Schema = Any
+
+
 def _select(options: list[str], key: str) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(options=options, translation_key=key, mode=SelectSelectorMode.LIST)
     )
 
 
-def _user_schema() -> vol.Schema:
+def _user_schema() -> Schema:
     price_modes = [PRICE_MODE_ENTITY, PRICE_MODE_SCHEDULE]
     return vol.Schema(
         {
@@ -240,7 +246,7 @@ def _user_schema() -> vol.Schema:
     )
 
 
-def _grid_schema(mode: str) -> vol.Schema:
+def _grid_schema(mode: str) -> Schema:
     if mode == GRID_MODE_SIGNED:
         return vol.Schema(
             {
@@ -258,7 +264,7 @@ def _grid_schema(mode: str) -> vol.Schema:
     )
 
 
-def _prices_schema(data: Mapping[str, Any]) -> vol.Schema:
+def _prices_schema(data: Mapping[str, Any]) -> Schema:
     fields: dict[vol.Marker, Any] = {}
     if data[CONF_IMPORT_PRICE_MODE] == PRICE_MODE_ENTITY:
         fields[vol.Required(CONF_IMPORT_PRICE_ENTITY)] = _ANY_SENSOR
@@ -271,7 +277,7 @@ def _prices_schema(data: Mapping[str, Any]) -> vol.Schema:
     return vol.Schema(fields)
 
 
-def _sources_schema() -> vol.Schema:
+def _sources_schema() -> Schema:
     return vol.Schema(
         {
             vol.Optional(CONF_PV_POWER): _POWER_SENSOR,
@@ -291,7 +297,7 @@ def _sources_schema() -> vol.Schema:
     )
 
 
-def limits_schema() -> vol.Schema:
+def limits_schema() -> Schema:
     """The tunables of a home: its main fuse, planning step and horizon."""
     return vol.Schema(
         {
@@ -430,7 +436,7 @@ def _number(low: float, high: float, step: float, unit: str, *, slider: bool = F
     )
 
 
-def pv_array_schema() -> vol.Schema:
+def pv_array_schema() -> Schema:
     """Size, orientation and losses of a PV array."""
     return vol.Schema(
         {
@@ -443,7 +449,7 @@ def pv_array_schema() -> vol.Schema:
     )
 
 
-def wind_turbine_schema() -> vol.Schema:
+def wind_turbine_schema() -> Schema:
     """Power curve and hub height of a wind turbine."""
     return vol.Schema(
         {
@@ -567,7 +573,7 @@ _TEXT = TextSelector()
 _TIME = TimeSelector()
 
 
-def battery_schema() -> vol.Schema:
+def battery_schema() -> Schema:
     """A battery: its SoC sensor, size, limits, efficiencies, reserve and controls."""
     return vol.Schema(
         {
@@ -591,7 +597,7 @@ def battery_schema() -> vol.Schema:
     )
 
 
-def ev_schema() -> vol.Schema:
+def ev_schema() -> Schema:
     """An EV charger: plug, car, controls, electrical limits, departure and target."""
     return vol.Schema(
         {
@@ -613,7 +619,7 @@ def ev_schema() -> vol.Schema:
     )
 
 
-def appliance_schema() -> vol.Schema:
+def appliance_schema() -> Schema:
     """An appliance with a cycle: its switch, power and default cycle."""
     return vol.Schema(
         {
@@ -628,7 +634,7 @@ def appliance_schema() -> vol.Schema:
     )
 
 
-def interruptible_schema() -> vol.Schema:
+def interruptible_schema() -> Schema:
     """An interruptible load: its switch, power, daily run hours and window."""
     return vol.Schema(
         {
@@ -645,7 +651,7 @@ def interruptible_schema() -> vol.Schema:
     )
 
 
-def thermal_schema() -> vol.Schema:
+def thermal_schema() -> Schema:
     """A water heater or heat pump: control, temperature, comfort band and model."""
     return vol.Schema(
         {
@@ -778,6 +784,25 @@ def device_problems(
             state = hass.states.get(entity_id)
             if state is not None and not unit_ok(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)):
                 problems[key] = "wrong_unit"
+    for limit_key, number_key, scale in SETPOINT_RANGES.get(kind, ()):
+        if (entity_id := user_input.get(number_key)) and number_key not in problems:
+            state = hass.states.get(str(entity_id))
+            top = _as_float(state.attributes.get("max")) if state is not None else None
+            unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
+            if top is not None and limit_key in user_input:
+                top *= 1000.0 if unit == UnitOfPower.KILO_WATT else scale
+                if float(user_input[limit_key]) > top + 1e-6:
+                    # the device would be planned for more than its setpoint can ask of it
+                    problems[limit_key] = "above_setpoint_range"
+    plug = user_input.get(CONF_PLUGGED_ENTITY)
+    if kind == SUBENTRY_EV and plug and CONF_PLUGGED_ENTITY not in problems:
+        state = hass.states.get(str(plug))
+        if state is not None and (
+            state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) is not None
+            or state.attributes.get("device_class") not in PLUG_DEVICE_CLASSES
+        ):
+            # a measurement (a temperature) or a sensor of something else is no plug state
+            problems[CONF_PLUGGED_ENTITY] = "not_a_plug"
     for key in _controlled_elsewhere(hass, user_input, subentry_id):
         if key not in problems:
             problems[key] = "entity_in_use"
@@ -789,6 +814,14 @@ SETPOINT_UNITS: dict[str, Callable[[Any], bool]] = {
     CONF_POWER_NUMBER: lambda unit: unit in (UnitOfPower.WATT, UnitOfPower.KILO_WATT),
     CONF_CURRENT_NUMBER: lambda unit: unit == UnitOfElectricCurrent.AMPERE,
 }
+# (limit field, setpoint number, factor from the number's unit): the limit may not ask more
+SETPOINT_RANGES: dict[str, tuple[tuple[str, str, float], ...]] = {
+    SUBENTRY_BATTERY: ((CONF_MAX_CHARGE_W, CONF_POWER_NUMBER, 1.0),),
+    SUBENTRY_EV: ((CONF_MAX_CURRENT_A, CONF_CURRENT_NUMBER, 1.0),),
+}
+# What a car's "plugged" entity may be: a plug or connectivity binary sensor, or a sensor
+# whose device class says nothing else (an enum state such as "connected")
+PLUG_DEVICE_CLASSES = (None, "plug", "connectivity", "enum")
 # Entities one device commands (or reads its state of charge from): never two devices' own
 CONTROL_KEYS = (
     CONF_SWITCH,
@@ -913,7 +946,7 @@ class ThermalSubentryFlow(DeviceSubentryFlow):
     kind = SUBENTRY_THERMAL
 
 
-def market_schema() -> vol.Schema:
+def market_schema() -> Schema:
     """Trading with neighbours: on or off, the community, this home's id and the rules."""
     return vol.Schema(
         {
@@ -948,7 +981,7 @@ def market_problems(entry: ConfigEntry, user_input: Mapping[str, Any]) -> dict[s
     return problems
 
 
-def peer_schema() -> vol.Schema:
+def peer_schema() -> Schema:
     """A neighbour's home: its name, its market id and its public key."""
     return vol.Schema(
         {
@@ -1239,7 +1272,7 @@ class EnergyCollectiveConfigFlow(ConfigFlow, domain=DOMAIN):
         return str(self._data[CONF_GRID_IMPORT_POWER])
 
 
-def grid_schema() -> vol.Schema:
+def grid_schema() -> Schema:
     """The grid group of a home's options: demand charge, carbon and demand response."""
     return vol.Schema(
         {

@@ -170,6 +170,8 @@ CONF_OVERRIDE_MINUTES: Final = "override_minutes"
 CONF_METER_MAX_AGE_S: Final = "meter_max_age_s"
 """How long a grid reading is trusted after the meter last reported it (engine/meter.py)."""
 DEFAULT_METER_MAX_AGE_S: Final = 60
+ISSUE_COMMAND_FAILED: Final = "command_failed_"
+"""Repair issue id prefix of a device that does not follow; the subentry id follows it."""
 CONF_KEEP_STATE_ON_UNLOAD: Final = "keep_state_on_unload"
 """When set, unloading a home leaves its devices as they are (else: at rest)."""
 DEFAULT_OVERRIDE_MINUTES: Final = 120

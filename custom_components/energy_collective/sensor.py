@@ -230,6 +230,7 @@ FORECASTER_SENSORS: tuple[ForecasterSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=LOAD_MODELS,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,  # which model won: for the curious
         value=lambda s: s.load.model,
         attributes=lambda s: {"note": s.load.note},
     ),
@@ -946,6 +947,7 @@ MARKET_SENSORS: tuple[MarketSensorDescription, ...] = (
         translation_key="market_rejected_messages",
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,  # for debugging a community, not every day
         value=lambda m: sum(m.rejected().values()),
         attributes=lambda m: m.rejected(),
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
@@ -42,16 +43,20 @@ from .const import (
 from .engine.grid import DemandResponseError, action_event
 from .engine.model import plan_to_dict
 
-OPTIMIZE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string})
-REQUEST_RUN_SCHEMA = vol.Schema(
+# voluptuous schemas, typed as Any: Home Assistant 2026.9+ types action schemas as probatio's,
+# which accept voluptuous ones at run time (see config_flow.Schema)
+type Schema = Any
+
+OPTIMIZE_SCHEMA: Schema = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string})
+REQUEST_RUN_SCHEMA: Schema = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_FINISH_BY): cv.datetime,
         vol.Optional(ATTR_DURATION): cv.positive_time_period,
     }
 )
-CANCEL_RUN_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
-SET_OVERRIDE_SCHEMA = vol.Schema(
+CANCEL_RUN_SCHEMA: Schema = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+SET_OVERRIDE_SCHEMA: Schema = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): cv.string,
         vol.Required(ATTR_MINUTES): vol.All(vol.Coerce(float), vol.Range(min=0, max=7 * 24 * 60)),
@@ -59,7 +64,7 @@ SET_OVERRIDE_SCHEMA = vol.Schema(
     }
 )
 
-DEMAND_RESPONSE_SCHEMA = vol.Schema(
+DEMAND_RESPONSE_SCHEMA: Schema = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY): cv.string,
         vol.Required(ATTR_START): cv.datetime,

@@ -23,9 +23,19 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.energy_collective.agents.dispatcher import Action
 from custom_components.energy_collective.const import (
+    CONF_CAPACITY_KWH,
     CONF_CHARGE_SWITCH,
     CONF_KEEP_STATE_ON_UNLOAD,
+    CONF_MAX_CHARGE_W,
+    CONF_MAX_DISCHARGE_W,
+    CONF_MODE_SELECT,
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
+    CONF_RESERVE_PCT,
+    CONF_SOC_ENTITY,
     DOMAIN,
+    SUBENTRY_BATTERY,
     SUBENTRY_EV,
     SUBENTRY_THERMAL,
 )
@@ -340,3 +350,81 @@ async def test_a_charger_with_only_a_current_number_is_stopped_at_zero(
     )
     assert result.ok
     assert home.commands() == [("number", "set_value", "number.car_current", 0.0)]
+
+
+async def test_a_battery_run_by_its_mode_alone_is_seen_and_shed(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A battery with only a mode select, charging at its 5 kW: the budget counts that draw
+    (it was taken for 0 W) and stops the charging when the home goes over the fuse."""
+    battery = {
+        CONF_SOC_ENTITY: "sensor.battery_soc",
+        CONF_CAPACITY_KWH: 10.0,
+        CONF_MAX_CHARGE_W: 5000.0,
+        CONF_MAX_DISCHARGE_W: 5000.0,
+        CONF_RESERVE_PCT: 10.0,
+        CONF_MODE_SELECT: "select.battery_mode",
+        CONF_OPTION_CHARGE: "charge",
+        CONF_OPTION_DISCHARGE: "discharge",
+        CONF_OPTION_IDLE: "idle",
+    }
+    modes = {"charge": 5000.0, "discharge": -5000.0, "idle": 0.0}
+    hass.states.async_set(
+        "select.battery_mode", "charge", {"options": ["charge", "discharge", "idle"]}
+    )
+    entry, home = await _start(hass, freezer, [(SUBENTRY_BATTERY, "Battery", battery)])
+
+    @callback
+    def select(call: ServiceCall) -> None:
+        home.calls.append(("select", "select_option", "select.battery_mode", call.data["option"]))
+        hass.states.async_set("select.battery_mode", call.data["option"], {"options": list(modes)})
+
+    hass.services.async_register("select", "select_option", select)
+    hass.states.async_set("switch.car_charging", "off")
+    hass.states.async_set("switch.pool", "off")
+    hass.states.async_set("switch.freezer", "off")
+
+    def grid_w() -> float:
+        state = hass.states.get("select.battery_mode")
+        assert state is not None
+        return home.base_w + modes[state.state]
+
+    home.grid_w = grid_w  # type: ignore[method-assign]
+    home.publish()
+    await hass.async_block_till_done()
+    budget = entry.runtime_data.budget
+    assert budget is not None
+    found = budget.devices(dt_util.utcnow())
+    assert found["Battery"][1].control.power_w == 5000.0  # type: ignore[union-attr]
+    home.commands()
+    after = await _spike(hass, home, 7000.0)  # 7000 + 5000 charging = 12 kW on 11 kW
+    assert after <= LIMIT
+    assert ("select", "select_option", "select.battery_mode", "charge") not in home.commands()
+    assert hass.states.get("select.battery_mode").state != "charge"  # type: ignore[union-attr]
+
+
+async def test_a_failed_commands_repair_names_the_cause_and_goes_with_the_device(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The charger refuses a current out of its range: the repair carries that reason; when
+    the owner removes the car from the home, the repair goes too."""
+    entry, _home = await _start(hass, freezer, [(SUBENTRY_EV, "Car", CAR)])
+    car = subentry_id(entry, "Car")
+
+    @callback
+    def out_of_range(call: ServiceCall) -> None:
+        raise HomeAssistantError(
+            f"Value {call.data['value']} for number.car_current is outside valid range 6 - 13"
+        )
+
+    hass.services.async_register("number", "set_value", out_of_range)
+    result = await entry.runtime_data.dispatcher.async_command(
+        car, Action(on=True, power_w=16 * 690), reason="t", retry=False
+    )
+    assert not result.ok
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"command_failed_{car}")
+    assert issue is not None
+    assert "outside valid range 6 - 13" in issue.translation_placeholders["error"]
+    assert hass.config_entries.async_remove_subentry(entry, car)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"command_failed_{car}") is None

@@ -69,6 +69,9 @@ LOAD_ERROR = "sensor.home_forecasting_load_forecast_error"
 PV_ERROR = "sensor.home_forecasting_pv_forecast_error"
 LOAD_MODEL = "sensor.home_forecasting_load_model"
 
+# the load model's sensor is disabled by default; these tests read it
+pytestmark = pytest.mark.usefixtures("entity_registry_enabled_by_default")
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(

@@ -57,7 +57,9 @@ from .conftest import Broker, new_client, requires_mosquitto
 pytestmark = [
     requires_mosquitto,
     pytest.mark.enable_socket,
-    pytest.mark.usefixtures("socket_enabled", "mock_hass_config"),
+    pytest.mark.usefixtures(
+        "socket_enabled", "mock_hass_config", "entity_registry_enabled_by_default"
+    ),
     pytest.mark.timeout(240),
 ]
 

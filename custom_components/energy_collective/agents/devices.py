@@ -39,6 +39,9 @@ from ..const import (
     CONF_MIN_OFF_MIN,
     CONF_MIN_ON_MIN,
     CONF_MODE_SELECT,
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_ENTITY,
@@ -395,6 +398,23 @@ def comfort_setpoint(cfg: DeviceConfig) -> float:
     return max(cfg.num(CONF_T_MIN, 45), cfg.num(CONF_T_MAX, 60))
 
 
+def battery_mode_power(hass: HomeAssistant, cfg: DeviceConfig) -> float | None:
+    """What a battery run by a mode select alone draws, as far as its mode tells (W, + charge):
+    its full charge power while charging, its full discharge while discharging, 0 idle; None
+    while the mode is unknown or none of the three options."""
+    select = cfg.entity(CONF_MODE_SELECT)
+    state = hass.states.get(select) if select else None
+    if state is None:
+        return None
+    if state.state == cfg.data.get(CONF_OPTION_CHARGE):
+        return cfg.num(CONF_MAX_CHARGE_W, 3000.0)
+    if state.state == cfg.data.get(CONF_OPTION_DISCHARGE):
+        return -cfg.num(CONF_MAX_DISCHARGE_W, 3000.0)
+    if state.state == cfg.data.get(CONF_OPTION_IDLE):
+        return 0.0
+    return None
+
+
 def managed_device(
     hass: HomeAssistant,
     cfg: DeviceConfig,
@@ -414,6 +434,8 @@ def managed_device(
     common: dict[str, Any] = {"name": name, "priority": prio, "last_switch": last_switch}
     if cfg.kind == SUBENTRY_BATTERY:
         setpoint = state_value(hass, cfg.entity(CONF_POWER_NUMBER))
+        if cfg.entity(CONF_POWER_NUMBER) is None:
+            setpoint = battery_mode_power(hass, cfg)
         soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
         if setpoint is None or soc is None:
             return None

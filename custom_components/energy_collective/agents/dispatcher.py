@@ -63,6 +63,7 @@ from ..const import (
     CONF_VOLTAGE_V,
     DEFAULT_OVERRIDE_MINUTES,
     DOMAIN,
+    ISSUE_COMMAND_FAILED,
     LIMIT_SOURCE_DEMAND_RESPONSE,
     LIMIT_SOURCE_FUSE,
     MODE_MANUAL,
@@ -81,6 +82,7 @@ from ..engine.safety import DeviceState, check_command
 from .devices import (
     SOC_MARGIN_PCT,
     DeviceConfig,
+    battery_mode_power,
     battery_reserve_pct,
     build_device,
     comfort_setpoint,
@@ -521,6 +523,8 @@ class Dispatcher:
         phases times voltage, a heat pump's power while it heats, a load's power while on.
         """
         if cfg.kind == SUBENTRY_BATTERY:
+            if cfg.entity(CONF_POWER_NUMBER) is None:  # run by its mode select alone
+                return battery_mode_power(self.hass, cfg) or 0.0
             return state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0
         rt = self.planner.runtime[cfg.subentry_id]
         device = managed_device(self.hass, cfg, rt, last_switch=None)
@@ -834,7 +838,7 @@ class Dispatcher:
                 except TimeoutError:
                     continue
                 break
-        issue_id = f"command_failed_{subentry_id}"
+        issue_id = f"{ISSUE_COMMAND_FAILED}{subentry_id}"
         if error is not None:
             ir.async_create_issue(
                 self.hass,
@@ -898,6 +902,13 @@ class Dispatcher:
             return Action(on=True, power_w=params["current_a"] * unit)
         if "battery_power_w" in params:
             power = params["battery_power_w"]
+            if cfg.entity(CONF_POWER_NUMBER) is None and shed.action != "restore":
+                # a mode select charges or discharges at full power: a reduction goes down
+                # to the next mode that draws no more than asked (charging -> idle)
+                if power < -IDLE_W:
+                    power = -cfg.num(CONF_MAX_DISCHARGE_W, 3000.0)
+                elif power < cfg.num(CONF_MAX_CHARGE_W, 3000.0):
+                    power = 0.0
             return Action(on=abs(power) >= IDLE_W, power_w=power)
         if "setpoint_offset_k" in params:
             target = comfort_setpoint(cfg) + params["setpoint_offset_k"]

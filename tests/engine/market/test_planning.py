@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from custom_components.energy_collective.engine import milp
 from custom_components.energy_collective.engine.market import (
     Position,
     apply_positions,
     split_by_slot,
 )
 from custom_components.energy_collective.engine.model import Grid, Problem
+from custom_components.energy_collective.engine.safety import check_plan
 
 START = datetime(2026, 6, 17, 10, 0, tzinfo=UTC)
 T0 = int(START.timestamp())
@@ -75,3 +78,21 @@ def test_split_by_slot_cuts_at_boundaries() -> None:
     assert (slot, imported) == (T0, 0.0)
     assert exported == pytest.approx(0.9)
     assert split_by_slot(T0, T0, 1000.0, 900) == []
+
+
+def test_trades_count_against_the_connection() -> None:
+    """7 kW bought from a neighbour arrives through the home's 11 kW connection: the grid may
+    bring only 4 kW more in that step, and a plan importing the full 11 kW beside the purchase
+    fails the safety check. What is sold lowers the export limit alike."""
+    problem = _problem()
+    positions = {
+        T0: _position(T0, bought=1.75),  # 7 kW over 15 minutes
+        T0 + 900: _position(T0 + 900, sold=0.5),  # 2 kW
+    }
+    out = apply_positions(problem, positions)
+    assert out.grid.import_limit_w == (4000.0, 11000.0, 11000.0, 11000.0)
+    assert out.grid.export_limit_w == (11000.0, 9000.0, 11000.0, 11000.0)
+    plan = milp.solve(replace(out, base_load_w=(18000.0, 400.0, 400.0, 400.0)))
+    assert plan.import_w[0] <= 4000.0 + 1e-6
+    overloaded = replace(plan, import_w=(11000.0, *plan.import_w[1:]))
+    assert any(v.rule == "import_limit" for v in check_plan(out, overloaded))

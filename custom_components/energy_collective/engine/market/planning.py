@@ -8,6 +8,12 @@ purchase is planned as extra supply, taken off the base load first and given as 
 beyond it. What the home then fails to deliver or use is settled at the grid prices, exactly
 as the ledger does (a shortfall at retail, an excess at feed-in), so the planner weighs the
 deviation at the right price.
+
+A trade is paid between neighbours but flows through the home's own connection: energy bought
+arrives through the meter like any import, energy sold leaves through it like any export. So
+the connection's limits hold for the grid exchange *and* the trades together: the import limit
+of a step is lowered by what is bought in it, the export limit by what is sold (never below
+zero), and the plan (and `check_plan`) keep to what is left.
 """
 
 from __future__ import annotations
@@ -31,20 +37,30 @@ def apply_positions(problem: Problem, positions: Mapping[int, Position]) -> Prob
     hours = problem.step_hours
     base = list(problem.base_load_w)
     pv = list(problem.pv_w) if problem.pv_w else [0.0] * n
+    import_limit = list(problem.grid.import_limit_w)
+    export_limit = list(problem.grid.export_limit_w)
     changed = False
     for k in range(n):
         position = positions.get(start + k * step_s)
         if position is None:
             continue
         changed = True
-        load = base[k] + (position.export_kwh - position.import_kwh) * 1000.0 / hours
+        bought_w = position.import_kwh * 1000.0 / hours
+        sold_w = position.export_kwh * 1000.0 / hours
+        load = base[k] + sold_w - bought_w
         if load < 0:
             pv[k] += -load
             load = 0.0
         base[k] = load
+        # the trades pass through the same connection as the grid exchange
+        import_limit[k] = max(0.0, import_limit[k] - bought_w)
+        export_limit[k] = max(0.0, export_limit[k] - sold_w)
     if not changed:
         return problem
-    return replace(problem, base_load_w=tuple(base), pv_w=tuple(pv))
+    grid = replace(
+        problem.grid, import_limit_w=tuple(import_limit), export_limit_w=tuple(export_limit)
+    )
+    return replace(problem, base_load_w=tuple(base), pv_w=tuple(pv), grid=grid)
 
 
 def split_by_slot(
