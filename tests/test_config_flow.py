@@ -29,6 +29,7 @@ from custom_components.energy_collective.const import (
     CONF_IMPORT_PRICE_ENTITY,
     CONF_IMPORT_PRICE_MODE,
     CONF_IMPORT_PRICE_SCHEDULE,
+    CONF_KEEP_STATE_ON_UNLOAD,
     CONF_LOAD_POWER,
     CONF_NAME,
     CONF_PV_FORECAST,
@@ -469,3 +470,25 @@ async def test_reconfigure_refuses_grid_of_other_home(hass: HomeAssistant) -> No
         hass, result, {CONF_GRID_POWER: "sensor.grid_import", CONF_GRID_SIGN: "import_positive"}
     )
     assert result["errors"] == {"base": "grid_in_use"}
+
+
+async def test_options_keep_the_devices_as_they_are_on_stop(
+    hass: HomeAssistant, no_setup: Any
+) -> None:
+    """ "Leave devices as they are when the home stops" is saved when ticked, and gone again
+    when unticked (so the home hands its devices back again)."""
+    entry = make_entry(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    limits = {CONF_GRID_LIMIT_W: 9000.0, CONF_STEP_MINUTES: "15", CONF_HORIZON_HOURS: 24.0}
+    for keep in (True, False):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "limits"}
+        )
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**limits, CONF_KEEP_STATE_ON_UNLOAD: keep}
+        )
+        await hass.async_block_till_done()
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert entry.options.get(CONF_KEEP_STATE_ON_UNLOAD, False) is keep
+    assert CONF_KEEP_STATE_ON_UNLOAD not in entry.options

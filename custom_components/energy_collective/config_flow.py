@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import time
 from typing import Any
 
 import voluptuous as vol
@@ -732,9 +733,7 @@ def device_problems(
         if other_id != subentry_id and sub.subentry_type in DEVICE_SUBENTRIES
     ):
         problems[CONF_NAME] = "name_exists"
-    for key in ENTITY_KEYS & set(user_input):
-        if not user_input[key]:
-            continue
+    for key in sorted(k for k in ENTITY_KEYS & set(user_input) if user_input[k]):
         state = hass.states.get(user_input[key])
         if state is None:
             problems[key] = "entity_missing"
@@ -773,12 +772,12 @@ def device_problems(
     elif kind == SUBENTRY_THERMAL and float(user_input[CONF_T_MIN]) > float(user_input[CONF_T_MAX]):
         problems[CONF_T_MIN] = "min_above_max"
     elif kind == SUBENTRY_INTERRUPTIBLE and CONF_RUN_HOURS in user_input:
-        start = dt_util.parse_time(str(user_input.get(CONF_WINDOW_START) or "00:00"))
-        end = dt_util.parse_time(str(user_input.get(CONF_WINDOW_END) or "00:00"))
-        if start is not None and end is not None:
-            hours = (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60 % 24
-            if float(user_input[CONF_RUN_HOURS]) > (hours or 24):
-                problems[CONF_RUN_HOURS] = "run_longer_than_window"
+        # the time selectors give valid times; an equal start and end is the whole day
+        start = dt_util.parse_time(str(user_input.get(CONF_WINDOW_START) or "00:00")) or time(0)
+        end = dt_util.parse_time(str(user_input.get(CONF_WINDOW_END) or "00:00")) or time(0)
+        hours = (end.hour * 60 + end.minute - start.hour * 60 - start.minute) / 60 % 24
+        if float(user_input[CONF_RUN_HOURS]) > (hours or 24):
+            problems[CONF_RUN_HOURS] = "run_longer_than_window"
     for key, unit_ok in SETPOINT_UNITS.items():
         if (entity_id := user_input.get(key)) and key not in problems:
             state = hass.states.get(entity_id)

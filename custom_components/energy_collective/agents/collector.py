@@ -30,7 +30,6 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.loader import async_get_integration
 from homeassistant.util import dt as dt_util
 
@@ -80,6 +79,7 @@ from ..engine.units import UnitError, power_to_w, price_unit_factor
 
 if TYPE_CHECKING:
     from ..collective import EnergyCollectiveConfigEntry
+from ..coordinator import AgentCoordinator
 
 LOGGER = logging.getLogger(__package__)
 
@@ -123,10 +123,8 @@ class _Source:
     """Whether the log said that this source went (so that it says when it returns)."""
 
 
-class CollectorCoordinator(DataUpdateCoordinator[HomeSnapshot]):
+class CollectorCoordinator(AgentCoordinator[HomeSnapshot]):
     """The data collection agent of one home."""
-
-    config_entry: EnergyCollectiveConfigEntry
 
     def __init__(self, hass: HomeAssistant, entry: EnergyCollectiveConfigEntry) -> None:
         """Prepare the sources of the home; nothing is read yet."""

@@ -24,7 +24,6 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import SpeedConverter, TemperatureConverter
 
@@ -73,6 +72,7 @@ from .history import async_load_history
 
 if TYPE_CHECKING:
     from ..collective import EnergyCollectiveConfigEntry
+from ..coordinator import AgentCoordinator
 
 LOGGER = logging.getLogger(__package__)
 
@@ -254,10 +254,8 @@ def _accuracy(issued: _StepLog, measured: _StepLog, now_start: datetime) -> Fore
     )
 
 
-class ForecasterCoordinator(DataUpdateCoordinator[ForecastSnapshot]):
+class ForecasterCoordinator(AgentCoordinator[ForecastSnapshot]):
     """The prediction agent of one home."""
-
-    config_entry: EnergyCollectiveConfigEntry
 
     def __init__(
         self,

@@ -54,7 +54,6 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..collective import EnergyCollectiveConfigEntry
@@ -81,6 +80,7 @@ from ..const import (
     HOLIDAY_LOOKBACK_DAYS,
     store_key,
 )
+from ..coordinator import AgentCoordinator
 from ..engine.carbon import (
     CarbonForecast,
     CarbonProfile,
@@ -197,10 +197,8 @@ class GridState:
     peak_w: float | None
 
 
-class GridAgent(DataUpdateCoordinator[GridState]):
+class GridAgent(AgentCoordinator[GridState]):
     """The grid integration agent of one home."""
-
-    config_entry: EnergyCollectiveConfigEntry
 
     def __init__(
         self,

@@ -34,7 +34,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util import slugify
 
@@ -59,6 +58,7 @@ from ..const import (
     SUBENTRY_PEER,
     store_key,
 )
+from ..coordinator import AgentCoordinator
 from ..engine.market import (
     Envelope,
     Keypair,
@@ -109,10 +109,8 @@ class MarketTotals:
     """Paid to sellers, less the excess credited at feed-in."""
 
 
-class MarketAgent(DataUpdateCoordinator[None]):
+class MarketAgent(AgentCoordinator[None]):
     """The market agent of one home (see module docstring)."""
-
-    config_entry: EnergyCollectiveConfigEntry
 
     def __init__(
         self,

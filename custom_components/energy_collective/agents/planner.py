@@ -31,7 +31,6 @@ from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_change
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..collective import EnergyCollectiveConfigEntry
@@ -67,6 +66,7 @@ from ..const import (
     SUBENTRY_THERMAL,
     store_key,
 )
+from ..coordinator import AgentCoordinator
 from ..engine import milp
 from ..engine.explain import TEMPLATES, step_values
 from ..engine.model import (
@@ -154,10 +154,8 @@ def _render(template: str, params: Mapping[str, Any]) -> str:
         return template
 
 
-class PlannerCoordinator(DataUpdateCoordinator[PlanResult]):
+class PlannerCoordinator(AgentCoordinator[PlanResult]):
     """Plans the devices of a home; the dispatcher carries the plan out."""
-
-    config_entry: EnergyCollectiveConfigEntry
 
     def __init__(
         self,
