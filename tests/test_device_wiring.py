@@ -7,6 +7,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_collective.const import (
+    CONF_CAPACITY_KWH,
     CONF_CHARGE_SWITCH,
     CONF_CURRENT_NUMBER,
     CONF_MAX_CHARGE_W,
@@ -162,4 +163,18 @@ async def test_a_temperature_is_no_plug(
     assert result["errors"] == {CONF_PLUGGED_ENTITY: "not_a_plug"}
     _translated(SUBENTRY_EV, "not_a_plug")
     result = await _add(hass, home, SUBENTRY_EV, EV)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_an_untouched_required_number_is_not_taken_for_a_value(
+    hass: HomeAssistant,
+    home: MockConfigEntry,  # noqa: F811
+) -> None:
+    """The frontend fills a required number with its minimum: a battery whose capacity was
+    left at that 0 is refused (it was taken for a 0.1 kWh battery), then added with 10 kWh."""
+    result = await _add(hass, home, SUBENTRY_BATTERY, {**BATTERY, CONF_CAPACITY_KWH: 0})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CAPACITY_KWH: "value_required"}
+    _translated(SUBENTRY_BATTERY, "value_required")
+    result = await _add(hass, home, SUBENTRY_BATTERY, BATTERY)
     assert result["type"] is FlowResultType.CREATE_ENTRY

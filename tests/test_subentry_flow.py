@@ -223,4 +223,17 @@ def test_every_subentry_string_is_there() -> None:
         "name_exists",
         "rated_below_cut_in",
         "cut_out_below_rated",
+        "value_required",
     }
+
+
+async def test_an_untouched_size_is_refused(hass: HomeAssistant, home: MockConfigEntry) -> None:
+    """A PV array left at 0 kWp, or a turbine at 0 W, is refused until sized."""
+    result = await _add(hass, home, GENERATOR_PV_ARRAY, {**ROOF, CONF_KWP: 0})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_KWP: "value_required"}
+    _assert_translated(result["errors"])
+    result = await _add(hass, home, GENERATOR_WIND_TURBINE, {**MAST, CONF_RATED_POWER_W: 0})
+    assert result["errors"] == {CONF_RATED_POWER_W: "value_required"}
+    result = await _add(hass, home, GENERATOR_PV_ARRAY, ROOF)
+    assert result["type"] is FlowResultType.CREATE_ENTRY

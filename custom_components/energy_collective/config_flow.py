@@ -425,6 +425,9 @@ def check_pv_forecast_entity(hass: HomeAssistant, entity_id: str) -> str | None:
     return None
 
 
+# A required number with no sensible default starts at 0 (the frontend fills a required number
+# with its minimum) and the form refuses 0 with "value_required": an untouched field is never
+# taken for a 0.1 kWh battery (REQUIRED_VALUES).
 def _number(low: float, high: float, step: float, unit: str, *, slider: bool = False) -> Any:
     return NumberSelector(
         NumberSelectorConfig(
@@ -442,7 +445,7 @@ def pv_array_schema() -> Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): TextSelector(),
-            vol.Required(CONF_KWP): _number(0.05, 1000, 0.01, "kWp"),
+            vol.Required(CONF_KWP): _number(0, 1000, 0.01, "kWp"),
             vol.Required(CONF_TILT, default=DEFAULT_TILT): _number(0, 90, 1, "°", slider=True),
             vol.Required(CONF_AZIMUTH, default=DEFAULT_AZIMUTH): _number(0, 360, 1, "°"),
             vol.Required(CONF_LOSSES_PCT, default=DEFAULT_LOSSES_PCT): _number(0, 50, 1, "%"),
@@ -455,7 +458,7 @@ def wind_turbine_schema() -> Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): TextSelector(),
-            vol.Required(CONF_RATED_POWER_W): _number(1, 1_000_000, 1, "W"),
+            vol.Required(CONF_RATED_POWER_W): _number(0, 1_000_000, 1, "W"),
             vol.Required(CONF_CUT_IN_MS, default=DEFAULT_CUT_IN_MS): _number(0, 30, 0.1, "m/s"),
             vol.Required(CONF_RATED_SPEED_MS, default=DEFAULT_RATED_SPEED_MS): _number(
                 0.5, 40, 0.1, "m/s"
@@ -494,6 +497,9 @@ def generator_problems(
         if other_id != subentry_id and subentry.subentry_type == SUBENTRY_GENERATOR
     ):
         problems[CONF_NAME] = "name_exists"
+    for key in (CONF_KWP, CONF_RATED_POWER_W):
+        if key in user_input and float(user_input[key]) <= 0:
+            problems[key] = "value_required"
     if kind == GENERATOR_WIND_TURBINE:
         cut_in = float(user_input[CONF_CUT_IN_MS])
         rated = float(user_input[CONF_RATED_SPEED_MS])
@@ -583,9 +589,9 @@ def battery_schema() -> Schema:
             vol.Required(CONF_SOC_ENTITY): _entity(
                 "sensor", device_class=SensorDeviceClass.BATTERY
             ),
-            vol.Required(CONF_CAPACITY_KWH): _number(0.1, 1000, 0.1, "kWh"),
-            vol.Required(CONF_MAX_CHARGE_W): _number(1, 100_000, 1, "W"),
-            vol.Required(CONF_MAX_DISCHARGE_W): _number(1, 100_000, 1, "W"),
+            vol.Required(CONF_CAPACITY_KWH): _number(0, 1000, 0.1, "kWh"),
+            vol.Required(CONF_MAX_CHARGE_W): _number(0, 100_000, 1, "W"),
+            vol.Required(CONF_MAX_DISCHARGE_W): _number(0, 100_000, 1, "W"),
             vol.Required(CONF_CHARGE_EFFICIENCY, default=95): _number(50, 100, 1, "%"),
             vol.Required(CONF_DISCHARGE_EFFICIENCY, default=95): _number(50, 100, 1, "%"),
             vol.Required(CONF_RESERVE_PCT, default=10): _number(0, 100, 1, "%", slider=True),
@@ -642,7 +648,7 @@ def interruptible_schema() -> Schema:
             vol.Required(CONF_NAME): _TEXT,
             vol.Optional(CONF_PRIORITY): _select([*PRIORITIES], CONF_PRIORITY),
             vol.Required(CONF_SWITCH): _entity(["switch", "input_boolean"]),
-            vol.Required(CONF_POWER_W): _number(1, 20_000, 1, "W"),
+            vol.Required(CONF_POWER_W): _number(0, 20_000, 1, "W"),
             vol.Required(CONF_RUN_HOURS, default=4): _number(0, 24, 0.25, "h"),
             vol.Required(CONF_WINDOW_START, default="00:00:00"): _TIME,
             vol.Required(CONF_WINDOW_END, default="00:00:00"): _TIME,
@@ -733,6 +739,9 @@ def device_problems(
         if other_id != subentry_id and sub.subentry_type in DEVICE_SUBENTRIES
     ):
         problems[CONF_NAME] = "name_exists"
+    for key in REQUIRED_VALUES.get(kind, ()):
+        if key in user_input and float(user_input[key]) <= 0:
+            problems[key] = "value_required"
     for key in sorted(k for k in ENTITY_KEYS & set(user_input) if user_input[k]):
         state = hass.states.get(user_input[key])
         if state is None:
@@ -812,6 +821,11 @@ def device_problems(
 SETPOINT_UNITS: dict[str, Callable[[Any], bool]] = {
     CONF_POWER_NUMBER: lambda unit: unit in (UnitOfPower.WATT, UnitOfPower.KILO_WATT),
     CONF_CURRENT_NUMBER: lambda unit: unit == UnitOfElectricCurrent.AMPERE,
+}
+# Required numbers without a default: 0 (the untouched field) is refused
+REQUIRED_VALUES: dict[str, tuple[str, ...]] = {
+    SUBENTRY_BATTERY: (CONF_CAPACITY_KWH, CONF_MAX_CHARGE_W, CONF_MAX_DISCHARGE_W),
+    SUBENTRY_INTERRUPTIBLE: (CONF_POWER_W,),
 }
 # (limit field, setpoint number, factor from the number's unit): the limit may not ask more
 SETPOINT_RANGES: dict[str, tuple[tuple[str, str, float], ...]] = {

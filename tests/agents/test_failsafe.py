@@ -428,3 +428,24 @@ async def test_a_failed_commands_repair_names_the_cause_and_goes_with_the_device
     assert hass.config_entries.async_remove_subentry(entry, car)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"command_failed_{car}") is None
+
+
+async def test_the_planning_limit_never_lifts_the_limit_above_the_fuse(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The planning-limit number goes no higher than the fuse option, and a number saved
+    before the fuse option was lowered does not lift the limit the budget keeps to."""
+    entry, home = await _start(hass, freezer)
+    number = hass.states.get("number.home_planning_grid_import_limit")
+    assert number is not None
+    assert number.attributes["max"] == LIMIT
+    planner = entry.runtime_data.planner
+    planner.grid_limit_w = 20000.0  # saved when the fuse option was 25 kW
+    limit, source = entry.runtime_data.dispatcher.limit(dt_util.utcnow())
+    assert (limit, source) == (LIMIT, "fuse")
+    assert planner.import_limit_w == LIMIT
+    home.commands()
+    after = await _spike(hass, home, home.base_w + 1500.0)  # 12.4 kW: over the 11 kW fuse
+    assert after <= LIMIT
+    planner.grid_limit_w = 9000.0  # a lower planning limit does hold
+    assert entry.runtime_data.dispatcher.limit(dt_util.utcnow())[0] == 9000.0

@@ -12,6 +12,7 @@ import statistics
 import time
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -313,31 +314,46 @@ async def test_battery_covers_an_unexpected_load_then_goes_back_to_the_plan(
 ) -> None:
     """A kettle-sized load the forecast did not know: at the next minute the battery gives what
     it takes, so the grid is back where the plan had it; when it stops, the battery goes back to
-    the plan within two minutes. A change of power alone leaves no logbook entry."""
+    the plan within two minutes. A change of power alone leaves no logbook entry.
+
+    The clock moves in the simulated meter's own 10 s reports and inside one plan step
+    (01:50-01:57 of the 01:45 step): in one-minute jumps a command and a meter report fell on
+    the same instant, and whether the report counted as after the command then depended on the
+    order of two timers (the same run passed or failed on a loaded machine); at a step boundary
+    the new step's planned power went out as planned before the meter had shown the correction.
+    """
     entry = await start_home(
         hass,
         freezer,
         devices=[(SUBENTRY_BATTERY, "Battery", BATTERY)],
-        when=START.replace(hour=1),
+        when=START.replace(hour=1, minute=50),
     )
-    await advance(hass, freezer, timedelta(minutes=2))
-    plan = entry.runtime_data.planner.data.plan
+    ten = timedelta(seconds=10)
+    await advance(hass, freezer, timedelta(minutes=2), tick=ten)
+    planner = entry.runtime_data.planner
+    plan = planner.data.plan
     assert plan is not None
     index = int((dt_util.utcnow() - plan.start) / plan.step)
     planned_grid = plan.import_w[index] - plan.export_w[index]
     before = value(hass, "number.sim_battery_power")
     assert before - 1500 > -BATTERY[CONF_MAX_DISCHARGE_W]  # room to cover the load
     logbook = async_capture_events(hass, "logbook_entry")
-    await _extra(hass, 1500.0)
-    assert value(hass, GRID) > max(planned_grid, 0.0) + 1000  # the meter sees it at once
-    await advance(hass, freezer, timedelta(minutes=1))
-    assert value(hass, "number.sim_battery_power") == pytest.approx(before - 1500, abs=150)
-    assert min(planned_grid, 0.0) - 150 <= value(hass, GRID) <= max(planned_grid, 0.0) + 150
-    await _extra(hass, 0.0)
-    # the meter's reading is used once it was reported 20 s after the last command: within
-    # the next two minutes however the minute ticks fall
-    await advance(hass, freezer, timedelta(minutes=2))
-    assert value(hass, "number.sim_battery_power") == pytest.approx(before, abs=150)
+    # between two plans: the re-plan that the unexpected load asks for is debounced on the
+    # event loop's real clock, so whether it landed inside these simulated minutes depended on
+    # the machine's speed (and a plan with the kettle in its forecast moves the battery for
+    # reasons of its own); here the plan stays as it is
+    with patch.object(planner, "async_request_refresh"):
+        await _extra(hass, 1500.0)
+        assert value(hass, GRID) > max(planned_grid, 0.0) + 1000  # the meter sees it at once
+        await advance(hass, freezer, timedelta(minutes=1), tick=ten)
+        assert value(hass, "number.sim_battery_power") == pytest.approx(before - 1500, abs=150)
+        assert min(planned_grid, 0.0) - 150 <= value(hass, GRID) <= max(planned_grid, 0.0) + 150
+        await _extra(hass, 0.0)
+        # the meter's reading is used once it was reported 20 s after the last command:
+        # within the next two minutes however the minute ticks fall
+        await advance(hass, freezer, timedelta(minutes=2), tick=ten)
+        assert value(hass, "number.sim_battery_power") == pytest.approx(before, abs=150)
+    assert planner.data.plan is plan
     # discharging before, more, then less: changes of power alone, no logbook entry
     assert before < -50
     texts = [e.data["message"] for e in logbook if e.data.get("name") == "Battery"]
