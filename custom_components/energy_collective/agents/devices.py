@@ -16,9 +16,17 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    UnitOfPower,
+    UnitOfTemperature,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from ..const import (
     CONF_CAPACITY_KWH,
@@ -398,6 +406,26 @@ def comfort_setpoint(cfg: DeviceConfig) -> float:
     return max(cfg.num(CONF_T_MIN, 45), cfg.num(CONF_T_MAX, 60))
 
 
+def battery_number_factor(hass: HomeAssistant, cfg: DeviceConfig) -> float:
+    """Watts per unit of a battery's power number: 1000 for a number in kW, else 1."""
+    state = hass.states.get(cfg.entity(CONF_POWER_NUMBER) or "")
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
+    return 1000.0 if unit == UnitOfPower.KILO_WATT else 1.0
+
+
+def battery_setpoint_w(hass: HomeAssistant, cfg: DeviceConfig) -> float | None:
+    """A battery's power number now, in W (+ charge), whatever unit the number is in."""
+    value = state_value(hass, cfg.entity(CONF_POWER_NUMBER))
+    return None if value is None else value * battery_number_factor(hass, cfg)
+
+
+def to_celsius(value: float | None, unit: Any) -> float | None:
+    """A temperature in °C from the unit it is given in (°F, K or °C)."""
+    if value is None or unit not in (UnitOfTemperature.FAHRENHEIT, UnitOfTemperature.KELVIN):
+        return value
+    return TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
+
+
 def battery_mode_power(hass: HomeAssistant, cfg: DeviceConfig) -> float | None:
     """What a battery run by a mode select alone draws, as far as its mode tells (W, + charge):
     its full charge power while charging, its full discharge while discharging, 0 idle; None
@@ -433,7 +461,7 @@ def managed_device(
     name, prio = cfg.name, priority(cfg)
     common: dict[str, Any] = {"name": name, "priority": prio, "last_switch": last_switch}
     if cfg.kind == SUBENTRY_BATTERY:
-        setpoint = state_value(hass, cfg.entity(CONF_POWER_NUMBER))
+        setpoint = battery_setpoint_w(hass, cfg)
         if cfg.entity(CONF_POWER_NUMBER) is None:
             setpoint = battery_mode_power(hass, cfg)
         soc = state_value(hass, cfg.entity(CONF_SOC_ENTITY))
@@ -526,12 +554,20 @@ def _thermal(
         return ManagedDevice(
             **common, kind="interruptible", on=on, power_w=power, rated_power_w=nominal
         )
-    target = _attribute_value(hass, entity_id, "temperature")
+    # a climate or water heater shows its temperatures in the home's unit (°F in a
+    # US-customary home); the comfort band is entered in °C: compare in °C
+    home_unit = hass.config.units.temperature_unit
+    target = to_celsius(_attribute_value(hass, entity_id, "temperature"), home_unit)
     if target is None:
         return None
-    current = state_value(hass, cfg.entity(CONF_TEMPERATURE_ENTITY))
+    sensor = cfg.entity(CONF_TEMPERATURE_ENTITY)
+    sensor_state = hass.states.get(sensor) if sensor else None
+    current = to_celsius(
+        state_value(hass, sensor),
+        sensor_state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if sensor_state else None,
+    )
     if current is None:
-        current = _attribute_value(hass, entity_id, "current_temperature")
+        current = to_celsius(_attribute_value(hass, entity_id, "current_temperature"), home_unit)
     measured = _attribute_value(hass, entity_id, "power")
     if measured is not None:
         power = max(0.0, measured)

@@ -83,7 +83,9 @@ from .devices import (
     SOC_MARGIN_PCT,
     DeviceConfig,
     battery_mode_power,
+    battery_number_factor,
     battery_reserve_pct,
+    battery_setpoint_w,
     build_device,
     comfort_setpoint,
     managed_device,
@@ -463,7 +465,7 @@ class Dispatcher:
         grid = reading.value_w
         reported = collector.grid_reported_at()
         soc = state_value(self.hass, cfg.entity(CONF_SOC_ENTITY))
-        current = state_value(self.hass, cfg.entity(CONF_POWER_NUMBER))
+        current = battery_setpoint_w(self.hass, cfg)
         if index is None or grid is None or reported is None or soc is None or current is None:
             return action, False
         keep = Action(on=abs(current) >= IDLE_W, power_w=current)
@@ -521,15 +523,25 @@ class Dispatcher:
 
         The same estimate as the power budget's (`managed_device`): a charger's current times
         phases times voltage, a heat pump's power while it heats, a load's power while on.
+        Where it is not known, the lower estimate: what a command adds is never understated.
         """
         if cfg.kind == SUBENTRY_BATTERY:
             if cfg.entity(CONF_POWER_NUMBER) is None:  # run by its mode select alone
                 return battery_mode_power(self.hass, cfg) or 0.0
-            return state_value(self.hass, cfg.entity(CONF_POWER_NUMBER)) or 0.0
+            return battery_setpoint_w(self.hass, cfg) or 0.0
         rt = self.planner.runtime[cfg.subentry_id]
         device = managed_device(self.hass, cfg, rt, last_switch=None)
         if device is not None:
             return max(0.0, device.power_w)
+        if cfg.kind == SUBENTRY_EV:
+            # whether the car is plugged in is unknown: it counts as drawing what its charger
+            # is set to now (taken for its full power, a command up to it was no raise and
+            # went out with no meter and no fuse check; a lower current is still no raise)
+            switch = cfg.entity(CONF_CHARGE_SWITCH)
+            if switch is not None and not state_on(self.hass, switch):
+                return 0.0
+            amps = state_value(self.hass, cfg.entity(CONF_CURRENT_NUMBER)) or 0.0
+            return max(0.0, amps) * cfg.num(CONF_PHASES, 3) * cfg.num(CONF_VOLTAGE_V, 230)
         if state_on(self.hass, cfg.control_entities[0] if cfg.control_entities else None):
             return nominal_power(cfg, rt)
         return 0.0
@@ -570,7 +582,9 @@ class Dispatcher:
         if cfg.kind == SUBENTRY_BATTERY:
             power = 0.0 if abs(action.power_w) < IDLE_W else float(round(action.power_w))
             if number := cfg.entity(CONF_POWER_NUMBER):
-                calls.append(_Call("number", "set_value", number, {"value": power}, power))
+                value = power / battery_number_factor(self.hass, cfg)  # in the number's unit
+                value = float(round(value, 3))
+                calls.append(_Call("number", "set_value", number, {"value": value}, value))
             if select := cfg.entity(CONF_MODE_SELECT):
                 key = (
                     CONF_OPTION_CHARGE
