@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -423,6 +423,26 @@ class CollectorCoordinator(AgentCoordinator[HomeSnapshot]):
             times.append(state.last_reported)
         return min(times)
 
+    async def _guarded[T](self, key: str, reading: Coroutine[Any, Any, T], fallback: T) -> T:
+        """One source read so that nothing in its data can fail the whole refresh.
+
+        The parsers drop what they cannot read; should one still raise on data nobody
+        foresaw, that source counts as giving nothing this time (a stale source, in the data
+        quality), the error is logged once, and the home goes on without it.
+        """
+        try:
+            return await reading
+        except Exception:
+            source = self.sources.get(key)
+            if source is not None:
+                source.down = True
+                if not source.reported:
+                    source.reported = True
+                    LOGGER.exception(
+                        "%s gives data that cannot be read; it is left out", source.entity_id
+                    )
+            return fallback
+
     def _battery_discharge(self, now: datetime) -> float | None:
         value = self._read(CONF_BATTERY_POWER, now, power_to_w)
         if value is not None and self.config.get(CONF_BATTERY_SIGN) == BATTERY_SIGN_CHARGE_POSITIVE:
@@ -440,13 +460,19 @@ class CollectorCoordinator(AgentCoordinator[HomeSnapshot]):
             battery = self._battery_discharge(now) if CONF_BATTERY_POWER in self.sources else 0.0
             if (pv is not None or CONF_PV_POWER not in self.sources) and battery is not None:
                 load = max(0.0, grid + (pv or 0.0) + battery)
-        import_price, import_series = await self._price(
-            CONF_IMPORT_PRICE_ENTITY, self.import_schedule, now, start, count
+        import_price, import_series = await self._guarded(
+            CONF_IMPORT_PRICE_ENTITY,
+            self._price(CONF_IMPORT_PRICE_ENTITY, self.import_schedule, now, start, count),
+            (None, None),
         )
-        export_price, export_series = await self._price(
-            CONF_EXPORT_PRICE_ENTITY, self.export_schedule, now, start, count
+        export_price, export_series = await self._guarded(
+            CONF_EXPORT_PRICE_ENTITY,
+            self._price(CONF_EXPORT_PRICE_ENTITY, self.export_schedule, now, start, count),
+            (None, None),
         )
-        pv_forecast = await self._pv_forecast(now, start, count)
+        pv_forecast = await self._guarded(
+            CONF_PV_FORECAST, self._pv_forecast(now, start, count), None
+        )
         if CONF_WEATHER in self.sources:
             self._state(CONF_WEATHER)
         stale = tuple(

@@ -25,6 +25,9 @@ from .model import Interval, Series
 
 _EPOCH_SECONDS_MIN = 1e9  # 2001-09-09: smaller numbers are not timestamps of a forecast
 _EPOCH_MILLIS_MIN = 1e12
+_EPOCH_SECONDS_MAX = 7258118400.0  # 2200-01-01: larger numbers are not times of a forecast
+_YEARS = range(2000, 2200)
+"""The years a time of a forecast may fall in: others (9999, year 1) are damaged data."""
 
 
 def to_series(
@@ -144,7 +147,9 @@ def parse_time(value: Any, naive_tz: tzinfo | None = None) -> datetime | None:
     Accepts datetime objects (Home Assistant keeps attributes as Python objects), ISO 8601
     strings with `T` or a space between date and time (`str(datetime)` as ENTSO-E and EMHASS
     write it), `Z` and `+0000` offsets, and Unix timestamps in seconds or milliseconds. A time
-    without an offset is placed in `naive_tz`, or refused when that is None.
+    without an offset is placed in `naive_tz`, or refused when that is None. Times outside the
+    years 2000-2199 (microsecond timestamps, 1e20, 9999-12-31, year 1) are refused: never an
+    exception.
     """
     when: datetime
     if isinstance(value, datetime):
@@ -163,9 +168,13 @@ def parse_time(value: Any, naive_tz: tzinfo | None = None) -> datetime | None:
             return None
         if number >= _EPOCH_MILLIS_MIN:
             number /= 1000.0
+        if number >= _EPOCH_SECONDS_MAX:
+            return None  # microseconds, nanoseconds or nonsense: no calendar time of ours
         return datetime.fromtimestamp(number, UTC)
     else:
         return None
+    if when.year not in _YEARS:
+        return None  # and nothing is computed with it (a day added to 9999-12-31 overflows)
     if when.tzinfo is None or when.utcoffset() is None:
         if naive_tz is None:
             return None
