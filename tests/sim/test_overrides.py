@@ -12,7 +12,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockUser
 
-from tests.sim.home import START, advance, home_entry, subentry_id
+from tests.sim.home import START, advance, home_entry, start_home, subentry_id
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +54,51 @@ async def test_a_change_before_any_command_is_the_owners(
     assert entry.runtime_data.planner.runtime[pool].overridden(dt_util.utcnow())
     await advance(hass, freezer, timedelta(minutes=10))
     assert hass.states.get("switch.sim_pool_pump").state == "off"  # type: ignore[union-attr]
+
+
+async def test_a_pump_the_owner_switched_on_is_planned_as_load(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_admin_user: MockUser
+) -> None:
+    """The owner switches the pool pump on outside the plan: for the override time the plan
+    counts its 750 W as load it cannot move, and plans nothing for the pump itself."""
+    entry = await start_home(hass, freezer, when=START.replace(hour=22))
+    planner = entry.runtime_data.planner
+    pool = subentry_id(entry, "Pool pump")
+    before = planner.data.problem
+    assert before is not None
+    assert hass.states.get("switch.sim_pool_pump").state == "off"  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.sim_pool_pump"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert planner.runtime[pool].overridden(dt_util.utcnow())
+    assert planner.runtime[pool].override_on
+    await planner.async_refresh()
+    problem = planner.data.problem
+    assert problem is not None
+    assert "Pool pump" not in planner.data.names.values()
+    assert problem.base_load_w[0] - before.base_load_w[0] == pytest.approx(750.0, abs=1.0)
+
+
+async def test_a_cycle_started_by_hand_is_recorded(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_admin_user: MockUser
+) -> None:
+    """The owner starts the dishwasher by hand: the planner notes a cycle under way (it is
+    not started again) and re-plans around it."""
+    entry = await start_home(hass, freezer)
+    planner = entry.runtime_data.planner
+    dishwasher = subentry_id(entry, "Dishwasher")
+    assert planner.runtime[dishwasher].started_at is None
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": "switch.sim_dishwasher"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert planner.runtime[dishwasher].started_at == dt_util.utcnow()
