@@ -41,6 +41,10 @@ from custom_components.energy_collective.const import (
     CONF_MIN_CURRENT_A,
     CONF_MIN_OFF_MIN,
     CONF_MIN_ON_MIN,
+    CONF_MODE_SELECT,
+    CONF_OPTION_CHARGE,
+    CONF_OPTION_DISCHARGE,
+    CONF_OPTION_IDLE,
     CONF_PHASES,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_NUMBER,
@@ -113,6 +117,17 @@ FREEZER = {
     CONF_PRIORITY: "critical",
 }
 DISHWASHER = {CONF_SWITCH: "switch.dishwasher", CONF_POWER_W: 2000.0}
+MODE_BATTERY = {  # a battery run by its mode select alone
+    CONF_SOC_ENTITY: "sensor.battery_soc",
+    CONF_CAPACITY_KWH: 10.0,
+    CONF_MAX_CHARGE_W: 5000.0,
+    CONF_MAX_DISCHARGE_W: 5000.0,
+    CONF_RESERVE_PCT: 10.0,
+    CONF_MODE_SELECT: "select.battery_mode",
+    CONF_OPTION_CHARGE: "charge",
+    CONF_OPTION_DISCHARGE: "discharge",
+    CONF_OPTION_IDLE: "idle",
+}
 DEVICES: list[tuple[str, str, dict[str, Any]]] = [
     (SUBENTRY_EV, "Car", CAR),
     (SUBENTRY_BATTERY, "Battery", BATTERY),

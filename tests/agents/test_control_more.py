@@ -28,18 +28,12 @@ from custom_components.energy_collective.const import (
     ATTR_DEVICE_ID,
     ATTR_DURATION,
     BUDGET_STORE_VERSION,
-    CONF_CAPACITY_KWH,
     CONF_CHARGE_SWITCH,
-    CONF_MAX_CHARGE_W,
-    CONF_MAX_DISCHARGE_W,
     CONF_MODE_SELECT,
     CONF_OPTION_CHARGE,
     CONF_OPTION_DISCHARGE,
-    CONF_OPTION_IDLE,
     CONF_PLUGGED_ENTITY,
     CONF_POWER_W,
-    CONF_RESERVE_PCT,
-    CONF_SOC_ENTITY,
     CONF_T_MAX,
     CONF_T_MIN,
     CONF_TEMPERATURE_ENTITY,
@@ -65,6 +59,7 @@ from .test_budget import (
     HEADROOM,
     HEATER,
     LIMIT,
+    MODE_BATTERY,
     POOL,
     MiniHome,
     _budget,
@@ -82,18 +77,27 @@ PUMP = {
     CONF_POWER_W: 3000.0,
 }
 MODES = ["charge", "discharge", "idle"]
-MODE_BATTERY = {
-    CONF_SOC_ENTITY: "sensor.battery_soc",
-    CONF_CAPACITY_KWH: 10.0,
-    CONF_MAX_CHARGE_W: 5000.0,
-    CONF_MAX_DISCHARGE_W: 5000.0,
-    CONF_RESERVE_PCT: 10.0,
-    CONF_MODE_SELECT: "select.battery_mode",
-    CONF_OPTION_CHARGE: "charge",
-    CONF_OPTION_DISCHARGE: "discharge",
-    CONF_OPTION_IDLE: "idle",
-}
 MODE_W = {"charge": 5000.0, "discharge": -5000.0, "idle": 0.0}
+
+
+async def _serve_heat_pump(hass: HomeAssistant, home: MiniHome) -> None:
+    """A heat pump that takes its setpoint and draws 3 kW; the meter shows it."""
+
+    @callback
+    def climate(call: ServiceCall) -> None:
+        home.calls.append(
+            ("climate", "set_temperature", "climate.heat_pump", call.data["temperature"])
+        )
+        state = hass.states.get("climate.heat_pump")
+        assert state is not None
+        attrs = {**state.attributes, "temperature": float(call.data["temperature"])}
+        hass.states.async_set("climate.heat_pump", state.state, attrs)
+
+    hass.services.async_register("climate", "set_temperature", climate)
+    home.heater_w = lambda: 3000.0  # type: ignore[method-assign]
+    home.publish()
+    await hass.async_block_till_done()
+    home.commands()
 
 
 def _issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
@@ -395,22 +399,7 @@ async def test_a_heat_pump_that_reports_no_power_is_judged_by_its_room(
     )
     entry, home = await _start(hass, freezer, [(SUBENTRY_THERMAL, "Heat pump", pump)])
     _quiet(hass, "switch.car_charging", "switch.pool", "switch.freezer")
-
-    @callback
-    def climate(call: ServiceCall) -> None:
-        home.calls.append(
-            ("climate", "set_temperature", "climate.heat_pump", call.data["temperature"])
-        )
-        state = hass.states.get("climate.heat_pump")
-        assert state is not None
-        attrs = {**state.attributes, "temperature": float(call.data["temperature"])}
-        hass.states.async_set("climate.heat_pump", state.state, attrs)
-
-    hass.services.async_register("climate", "set_temperature", climate)
-    home.heater_w = lambda: 3000.0  # type: ignore[method-assign]
-    home.publish()
-    await hass.async_block_till_done()
-    home.commands()
+    await _serve_heat_pump(hass, home)
     # 3000 W over 2 K: 1500 W a kelvin; 1000 W over takes 1 K
     await _spike(hass, home, home.base_w + LIMIT - home.grid_w() + 1000.0)
     assert home.commands() == [("climate", "set_temperature", "climate.heat_pump", 21.0)]
@@ -582,22 +571,7 @@ async def test_a_heat_pump_in_a_us_home_is_turned_down_not_up(
     )
     _entry, home = await _start(hass, freezer, [(SUBENTRY_THERMAL, "Heat pump", PUMP)])
     _quiet(hass, "switch.car_charging", "switch.pool", "switch.freezer")
-
-    @callback
-    def climate(call: ServiceCall) -> None:
-        home.calls.append(
-            ("climate", "set_temperature", "climate.heat_pump", call.data["temperature"])
-        )
-        state = hass.states.get("climate.heat_pump")
-        assert state is not None
-        attrs = {**state.attributes, "temperature": float(call.data["temperature"])}
-        hass.states.async_set("climate.heat_pump", state.state, attrs)
-
-    hass.services.async_register("climate", "set_temperature", climate)
-    home.heater_w = lambda: 3000.0  # type: ignore[method-assign]
-    home.publish()
-    await hass.async_block_till_done()
-    home.commands()
+    await _serve_heat_pump(hass, home)
     await _spike(hass, home, home.base_w + LIMIT - home.grid_w() + 1000.0)
     assert home.commands() == [("climate", "set_temperature", "climate.heat_pump", 69.8)]
 

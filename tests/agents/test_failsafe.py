@@ -23,17 +23,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.energy_collective.agents.dispatcher import Action
 from custom_components.energy_collective.const import (
-    CONF_CAPACITY_KWH,
     CONF_CHARGE_SWITCH,
     CONF_KEEP_STATE_ON_UNLOAD,
-    CONF_MAX_CHARGE_W,
-    CONF_MAX_DISCHARGE_W,
-    CONF_MODE_SELECT,
-    CONF_OPTION_CHARGE,
-    CONF_OPTION_DISCHARGE,
-    CONF_OPTION_IDLE,
-    CONF_RESERVE_PCT,
-    CONF_SOC_ENTITY,
     DOMAIN,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
@@ -42,7 +33,7 @@ from custom_components.energy_collective.const import (
 from tests.sim.home import subentry_id
 
 from ..common import GRID, power_attrs
-from .test_budget import CAR, HEATER, LIMIT, MiniHome, _spike, _start
+from .test_budget import CAR, HEATER, LIMIT, MODE_BATTERY, MiniHome, _spike, _start
 
 CAR_ONLY = [(SUBENTRY_EV, "Car", CAR)]
 
@@ -357,17 +348,7 @@ async def test_a_battery_run_by_its_mode_alone_is_seen_and_shed(
 ) -> None:
     """A battery with only a mode select, charging at its 5 kW: the budget counts that draw
     (it was taken for 0 W) and stops the charging when the home goes over the fuse."""
-    battery = {
-        CONF_SOC_ENTITY: "sensor.battery_soc",
-        CONF_CAPACITY_KWH: 10.0,
-        CONF_MAX_CHARGE_W: 5000.0,
-        CONF_MAX_DISCHARGE_W: 5000.0,
-        CONF_RESERVE_PCT: 10.0,
-        CONF_MODE_SELECT: "select.battery_mode",
-        CONF_OPTION_CHARGE: "charge",
-        CONF_OPTION_DISCHARGE: "discharge",
-        CONF_OPTION_IDLE: "idle",
-    }
+    battery = MODE_BATTERY
     modes = {"charge": 5000.0, "discharge": -5000.0, "idle": 0.0}
     hass.states.async_set(
         "select.battery_mode", "charge", {"options": ["charge", "discharge", "idle"]}

@@ -22,6 +22,18 @@ def auto_enable_custom_integrations(
     """The recorder must start before Home Assistant does."""
 
 
+async def _by_owner(hass: HomeAssistant, service: str, entity_id: str, owner: MockUser) -> None:
+    """The owner switches a switch from the UI (a context with their user id)."""
+    await hass.services.async_call(
+        "switch",
+        service,
+        {"entity_id": entity_id},
+        blocking=True,
+        context=Context(user_id=owner.id),
+    )
+    await hass.async_block_till_done()
+
+
 async def test_a_change_before_any_command_is_the_owners(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_admin_user: MockUser
 ) -> None:
@@ -43,14 +55,7 @@ async def test_a_change_before_any_command_is_the_owners(
     dispatcher = entry.runtime_data.dispatcher
     assert hass.states.get("switch.sim_pool_pump").state == "on"  # type: ignore[union-attr]
     assert "switch.sim_pool_pump" not in dispatcher._commanded  # nothing had to be sent
-    await hass.services.async_call(
-        "switch",
-        "turn_off",
-        {"entity_id": "switch.sim_pool_pump"},
-        blocking=True,
-        context=Context(user_id=hass_admin_user.id),
-    )
-    await hass.async_block_till_done()
+    await _by_owner(hass, "turn_off", "switch.sim_pool_pump", hass_admin_user)
     assert entry.runtime_data.planner.runtime[pool].overridden(dt_util.utcnow())
     await advance(hass, freezer, timedelta(minutes=10))
     assert hass.states.get("switch.sim_pool_pump").state == "off"  # type: ignore[union-attr]
@@ -67,14 +72,7 @@ async def test_a_pump_the_owner_switched_on_is_planned_as_load(
     before = planner.data.problem
     assert before is not None
     assert hass.states.get("switch.sim_pool_pump").state == "off"  # type: ignore[union-attr]
-    await hass.services.async_call(
-        "switch",
-        "turn_on",
-        {"entity_id": "switch.sim_pool_pump"},
-        blocking=True,
-        context=Context(user_id=hass_admin_user.id),
-    )
-    await hass.async_block_till_done()
+    await _by_owner(hass, "turn_on", "switch.sim_pool_pump", hass_admin_user)
     assert planner.runtime[pool].overridden(dt_util.utcnow())
     assert planner.runtime[pool].override_on
     await planner.async_refresh()
@@ -93,12 +91,5 @@ async def test_a_cycle_started_by_hand_is_recorded(
     planner = entry.runtime_data.planner
     dishwasher = subentry_id(entry, "Dishwasher")
     assert planner.runtime[dishwasher].started_at is None
-    await hass.services.async_call(
-        "switch",
-        "turn_on",
-        {"entity_id": "switch.sim_dishwasher"},
-        blocking=True,
-        context=Context(user_id=hass_admin_user.id),
-    )
-    await hass.async_block_till_done()
+    await _by_owner(hass, "turn_on", "switch.sim_dishwasher", hass_admin_user)
     assert planner.runtime[dishwasher].started_at == dt_util.utcnow()
