@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -267,3 +267,58 @@ async def test_set_override(hass: HomeAssistant, freezer: FrozenDateTimeFactory)
             {"device_id": _device_id(hass, entry, "Battery"), "minutes": 5, "state": True},
         )
     assert err.value.translation_placeholders["error"] == "beyond 5000 W; too soon"
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"finish_by": "9999-12-31T23:00:00+00:00"}, "finish_too_late"),
+        ({"finish_by": (START + timedelta(days=5)).isoformat()}, "finish_too_late"),
+        ({"duration": {"hours": 30}}, "duration_too_long"),
+        (
+            {"finish_by": (START + timedelta(hours=1)).isoformat(), "duration": {"hours": 2}},
+            "finish_before_duration",
+        ),
+    ],
+)
+async def test_a_run_that_cannot_be_honoured_is_refused(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, fields: dict[str, Any], key: str
+) -> None:
+    """A finish in the year 9999 or days beyond the plan, a 30-hour cycle, or a finish sooner
+    than the cycle takes: refused with a translated reason, nothing stored, the dishwasher
+    not started; a run within reach is then accepted."""
+    entry = await start_home(hass, freezer)
+    planner = entry.runtime_data.planner
+    dishwasher = _device_id(hass, entry, "Dishwasher")
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "request_run", {"device_id": dishwasher, **fields})
+    _translated(err.value, key)
+    runtime = planner.runtime[subentry_id(entry, "Dishwasher")]
+    assert not runtime.requested
+    assert runtime.finish_by is None
+    assert hass.states.get("switch.sim_dishwasher").state == "off"  # type: ignore[union-attr]
+    await _call(
+        hass,
+        "request_run",
+        {"device_id": dishwasher, "finish_by": (START + timedelta(hours=12)).isoformat()},
+    )
+    assert runtime.requested
+
+
+async def test_a_stored_request_no_action_accepts_heals(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """A request saved before the bounds (to finish in the year 9999) is forgotten at the next
+    start, so the dishwasher can be planned and requested again."""
+    entry = await start_home(hass, freezer)
+    dishwasher = subentry_id(entry, "Dishwasher")
+    planner = entry.runtime_data.planner
+    runtime = planner.runtime[dishwasher]
+    runtime.requested = True
+    runtime.finish_by = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    await planner.store.async_save(planner._store_data())
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    healed = entry.runtime_data.planner.runtime[dishwasher]
+    assert not healed.requested
+    assert healed.finish_by is None

@@ -145,17 +145,49 @@ async def _request_run(call: ServiceCall) -> None:
             translation_key="not_an_appliance",
             translation_placeholders={"device": cfg.name},
         )
+    now = dt_util.utcnow()
+    # what the planner can honour: a finish within its horizon and a day, a cycle no longer
+    # than a day or the horizon, and a finish that leaves the cycle time to run
+    latest = now + timedelta(hours=planner.horizon_hours) + timedelta(days=1)
+    longest = min(timedelta(days=1), timedelta(hours=planner.horizon_hours))
     finish_by: datetime | None = call.data.get(ATTR_FINISH_BY)
     if finish_by is not None:
         if finish_by.tzinfo is None:
             finish_by = finish_by.replace(tzinfo=dt_util.get_default_time_zone())
-        if finish_by <= dt_util.utcnow():
+        if finish_by <= now:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="finish_in_past",
                 translation_placeholders={"device": cfg.name},
             )
+        if finish_by > latest:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="finish_too_late",
+                translation_placeholders={
+                    "device": cfg.name,
+                    "latest": dt_util.as_local(latest).strftime("%Y-%m-%d %H:%M"),
+                },
+            )
     duration: timedelta | None = call.data.get(ATTR_DURATION)
+    if duration is not None and duration > longest:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="duration_too_long",
+            translation_placeholders={
+                "device": cfg.name,
+                "hours": f"{longest.total_seconds() / 3600:g}",
+            },
+        )
+    if duration is not None and finish_by is not None and finish_by < now + duration:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="finish_before_duration",
+            translation_placeholders={
+                "device": cfg.name,
+                "minutes": f"{duration.total_seconds() / 60:g}",
+            },
+        )
     planner.request_run(subentry_id, finish_by, duration.total_seconds() / 60 if duration else None)
     await planner.async_refresh()
 

@@ -227,9 +227,16 @@ class PlannerCoordinator(AgentCoordinator[PlanResult]):
         self.grid_limit_w = float(limit) if limit is not None else None
         self.comfort_log = [(str(t), bool(ok)) for t, ok in stored.get("comfort", [])]
         self.realised = {str(k): float(v) for k, v in stored.get("realised", {}).items()}
+        now = dt_util.utcnow()
         for subentry_id, data in stored.get("devices", {}).items():
             if subentry_id in self.configs:
-                self.runtime[subentry_id] = DeviceRuntime.from_dict(data)
+                rt = DeviceRuntime.from_dict(data)
+                if rt.finish_by is not None and rt.finish_by > now + timedelta(days=30):
+                    # a request no action accepts any more (a finish in the year 9999 never
+                    # closed its cycle): forgotten, so the appliance can be planned again
+                    _LOGGER.warning("Forgot a request of %s to finish by %s", data, rt.finish_by)
+                    rt.requested, rt.finish_by, rt.request_duration_min = False, None, None
+                self.runtime[subentry_id] = rt
         try:
             self._translations = await async_get_translations(
                 self.hass, self.hass.config.language, "exceptions", {DOMAIN}
