@@ -196,6 +196,7 @@ from .const import (
     SUBENTRY_INTERRUPTIBLE,
     SUBENTRY_PEER,
     SUBENTRY_THERMAL,
+    Schema,
 )
 from .engine.carbon import parse_carbon_attributes
 from .engine.grid import parse_keywords
@@ -203,6 +204,7 @@ from .engine.market.orders import valid_id
 from .engine.market.protocol import load_public_key
 from .engine.pv_forecast import parse_pv_forecast_attributes
 from .engine.tariffs import ScheduleError, parse_price_attributes, parse_tou_schedule
+from .engine.timeseries import parse_number
 from .engine.units import UnitError, price_unit_factor
 
 POWER_UNITS = frozenset(str(unit) for unit in UnitOfPower)
@@ -215,12 +217,6 @@ _POWER_SENSOR = EntitySelector(
 )
 _ANY_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
 _SCHEDULE_TEXT = TextSelector(TextSelectorConfig(multiline=True))
-
-
-# A form's schema, built with voluptuous. Home Assistant 2026.9 and later type flow and action
-# schemas as probatio's (which accept voluptuous ones at run time); Any keeps the code typed
-# strictly against both the oldest and the newest Home Assistant we support.
-type Schema = Any
 
 
 def _select(options: list[str], key: str) -> SelectSelector:
@@ -772,7 +768,7 @@ def device_problems(
         elif (
             not user_input.get(CONF_CHARGE_SWITCH)
             and (state := hass.states.get(str(number))) is not None
-            and (_as_float(state.attributes.get("min")) or 0.0) > 0.0
+            and (parse_number(state.attributes.get("min")) or 0.0) > 0.0
         ):
             # a current number that cannot go to 0 A and no switch: charging never stops
             problems["base"] = "charger_cannot_stop"
@@ -795,7 +791,7 @@ def device_problems(
     for limit_key, number_key, scale in SETPOINT_RANGES.get(kind, ()):
         if (entity_id := user_input.get(number_key)) and number_key not in problems:
             state = hass.states.get(str(entity_id))
-            top = _as_float(state.attributes.get("max")) if state is not None else None
+            top = parse_number(state.attributes.get("max")) if state is not None else None
             unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
             if top is not None and limit_key in user_input:
                 top *= 1000.0 if unit == UnitOfPower.KILO_WATT else scale
@@ -846,13 +842,6 @@ CONTROL_KEYS = (
     CONF_SOC_ENTITY,
     CONF_EV_SOC_ENTITY,
 )
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _controlled_elsewhere(

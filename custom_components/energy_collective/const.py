@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final
 
 DOMAIN: Final = "energy_collective"
 
@@ -302,3 +302,9 @@ uncertain to promise, and every order is a message to every home)."""
 MARKET_MIN_CHANGE_WH: Final = 10
 MARKET_MIN_CHANGE_PRICE: Final = 0.005
 """A new plan re-sends an order only when its energy or price moved more than this (or 5 %)."""
+
+
+# A form's or an action's schema, built with voluptuous. Home Assistant 2026.9 and later type
+# flow and action schemas as probatio's (which accept voluptuous ones at run time); Any keeps
+# the code typed strictly against both the oldest and the newest Home Assistant we support.
+type Schema = Any

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
@@ -39,13 +38,10 @@ from .const import (
     SERVICE_REQUEST_RUN,
     SERVICE_SET_OVERRIDE,
     SUBENTRY_APPLIANCE,
+    Schema,
 )
 from .engine.grid import DemandResponseError, action_event
 from .engine.model import plan_to_dict
-
-# voluptuous schemas, typed as Any: Home Assistant 2026.9+ types action schemas as probatio's,
-# which accept voluptuous ones at run time (see config_flow.Schema)
-type Schema = Any
 
 OPTIMIZE_SCHEMA: Schema = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string})
 REQUEST_RUN_SCHEMA: Schema = vol.Schema(

@@ -385,16 +385,17 @@ class CollectorCoordinator(AgentCoordinator[HomeSnapshot]):
             return None
         return imported - exported
 
+    def _grid_keys(self) -> list[str]:
+        """The sources that make up the grid meter: one signed sensor, or import and export."""
+        if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED:
+            return [CONF_GRID_POWER]
+        return [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
+
     def grid_reading(self, now: datetime, fuse_w: float) -> MeterReading:
         """The grid reading a command may be checked against, and whether it may be trusted
         (fresh, plausible for a connection with this fuse, moving: engine/meter.py)."""
-        keys = (
-            [CONF_GRID_POWER]
-            if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED
-            else [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
-        )
         value = self.grid_power_w(now)
-        if not all(self._valid(key) for key in keys):
+        if not all(self._valid(key) for key in self._grid_keys()):
             value = None  # a kept last value is no reading to act on
         reading = meter.judge(
             value, self.grid_reported_at(), now, fuse_w=fuse_w, max_age=self.meter_max_age
@@ -410,12 +411,8 @@ class CollectorCoordinator(AgentCoordinator[HomeSnapshot]):
     def grid_reported_at(self) -> datetime | None:
         """When the grid meter last reported a valid value (the older of the two in the
         import/export mode), or None while one of its entities gives none."""
-        if self.config.get(CONF_GRID_MODE) == GRID_MODE_SIGNED:
-            keys = [CONF_GRID_POWER]
-        else:
-            keys = [CONF_GRID_IMPORT_POWER, CONF_GRID_EXPORT_POWER]
         times: list[datetime] = []
-        for key in keys:
+        for key in self._grid_keys():
             source = self.sources.get(key)
             state = None if source is None else self.hass.states.get(source.entity_id)
             if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):

@@ -426,6 +426,13 @@ def to_celsius(value: float | None, unit: Any) -> float | None:
     return TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
 
 
+def from_celsius(value: float, unit: Any) -> float:
+    """A temperature given in °C, in `unit` (°F, K or °C)."""
+    if unit not in (UnitOfTemperature.FAHRENHEIT, UnitOfTemperature.KELVIN):
+        return value
+    return TemperatureConverter.convert(value, UnitOfTemperature.CELSIUS, unit)
+
+
 def battery_mode_power(hass: HomeAssistant, cfg: DeviceConfig) -> float | None:
     """What a battery run by a mode select alone draws, as far as its mode tells (W, + charge):
     its full charge power while charging, its full discharge while discharging, 0 idle; None

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.logbook import async_log_entry
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfTemperature
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import (
     CALLBACK_TYPE,
     Context,
@@ -36,7 +36,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_change
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import TemperatureConverter
 
 from ..const import (
     CONF_CHARGE_SWITCH,
@@ -79,6 +78,7 @@ from ..engine.follow import battery_setpoint
 from ..engine.meter import MeterReading
 from ..engine.model import Device
 from ..engine.safety import DeviceState, check_command
+from ..engine.timeseries import parse_number
 from .devices import (
     SOC_MARGIN_PCT,
     DeviceConfig,
@@ -88,6 +88,7 @@ from .devices import (
     battery_setpoint_w,
     build_device,
     comfort_setpoint,
+    from_celsius,
     managed_device,
     nominal_power,
     state_on,
@@ -638,12 +639,11 @@ class Dispatcher:
     def _setpoint(self, entity_id: str, celsius: float) -> float:
         """A setpoint entered in °C, in the unit the entity takes (Home Assistant's unit
         system: a US-customary home sets °F) and within the entity's own range."""
-        unit = self.hass.config.units.temperature_unit
-        value = TemperatureConverter.convert(celsius, UnitOfTemperature.CELSIUS, unit)
+        value = from_celsius(celsius, self.hass.config.units.temperature_unit)
         state = self.hass.states.get(entity_id)
         if state is not None:
-            low = _float(state.attributes.get("min_temp"))
-            high = _float(state.attributes.get("max_temp"))
+            low = parse_number(state.attributes.get("min_temp"))
+            high = parse_number(state.attributes.get("max_temp"))
             if high is not None:
                 value = min(value, high)
             if low is not None:
@@ -682,9 +682,9 @@ class Dispatcher:
             return settles_near(
                 expect,
                 number,
-                step=_float(attrs.get("step")),
-                minimum=_float(attrs.get("min", attrs.get("min_temp"))),
-                maximum=_float(attrs.get("max", attrs.get("max_temp"))),
+                step=parse_number(attrs.get("step")),
+                minimum=parse_number(attrs.get("min", attrs.get("min_temp"))),
+                maximum=parse_number(attrs.get("max", attrs.get("max_temp"))),
             )
         return bool(value == expect)
 
@@ -1002,13 +1002,6 @@ _SETPOINT_ATTRIBUTE = "temperature"
 def _reading(state: State, attribute: str | None) -> Any:
     """What an entity shows: its state, or one attribute of it."""
     return state.attributes.get(attribute) if attribute else state.state
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def current_step(planner: PlannerCoordinator, now: datetime) -> int | None:
